@@ -1,0 +1,98 @@
+# mlb-bpf - build, test, demo, bench, install.
+#
+#   make            build build/mlb-bpf (BPF object, skeleton, loader)
+#   make test       install missing dependencies, build, run every test
+#   make demo       two-uplink namespace bed: attach, traffic, status, detach
+#   make bench      compare with no balancing, iptables, nftables and ECMP
+#   make deps       install the Debian packages mlb-bpf needs
+#   make install    install binary and man page under $(PREFIX)
+#   make V=1        show full commands
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+ARCH     ?= x86
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CC       ?= cc
+VERSION  := 0.1.0
+
+PKGS     := libbpf libnl-3.0 libnl-route-3.0 libnftables
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
+
+WARN     := -Wall -Wextra -Werror
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -Iinclude -I$(BUILD) $(PKG_CFLAGS) \
+	     -DMLB_VERSION='"$(VERSION)"'
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
+	      -Ivmlinux/$(ARCH) -Iinclude
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# Userspace modules; main.c is only in the binary, the rest also in tests.
+LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+SKEL     := $(BUILD)/mlb.skel.h
+BIN      := $(BUILD)/mlb-bpf
+
+.PHONY: all test demo bench deps install uninstall clean check-deps man
+all: $(BIN) $(BUILD)/mlb-bpf.8
+
+$(BUILD) $(BUILD)/obj $(BUILD)/tests:
+	$(Q)mkdir -p $@
+
+$(BUILD)/mlb.bpf.o: bpf/mlb.bpf.c include/mlb.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(SKEL): $(BUILD)/mlb.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name mlb_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: src/%.c $(SKEL) | $(BUILD)/obj
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BIN): $(BUILD)/obj/main.o $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
+
+$(BUILD)/mlb-bpf.8: man/mlb-bpf.8.in | $(BUILD)
+	$(call msg,MAN,$@)
+	$(Q)sed 's/@VERSION@/$(VERSION)/g' $< > $@
+
+-include $(wildcard $(BUILD)/obj/*.d)
+
+include tests/tests.mk
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+# Install what is missing, quietly, before test/demo/bench.
+check-deps:
+	$(Q)scripts/install-deps.sh --if-missing
+
+test: check-deps
+	$(Q)$(MAKE) --no-print-directory all test-build
+	$(Q)tests/run.sh $(BUILD)
+
+demo: check-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/crr
+	$(Q)scripts/demo.sh $(BUILD)/mlb-bpf $(BUILD)/crr
+
+install: all
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/mlb-bpf
+	install -D -m 0644 $(BUILD)/mlb-bpf.8 $(DESTDIR)$(PREFIX)/share/man/man8/mlb-bpf.8
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/mlb-bpf $(DESTDIR)$(PREFIX)/share/man/man8/mlb-bpf.8
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/* mlb.bpf.c - pick an uplink for every new socket.
+ *
+ * Attached at cgroup/sock_create: runs once per new AF_INET socket of every
+ * process in the cgroup subtree, before the socket is used, so the route
+ * lookup at connect()/sendmsg() already follows the chosen uplink's
+ * table (its fwmark rule) and the source address with it.  The mark stays
+ * with the socket for life: no per-packet work, no conntrack.
+ *
+ * O(1) per socket: one counter increment and one slot-table index.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "mlb.h"
+
+#define AF_INET 2
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mlb_config);
+} settings SEC(".maps");
+
+/* Two tables: userspace rewrites the idle one, then flips
+ * settings.active_table, so the program never sees a half-written table. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct mlb_slot_table);
+} slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mlb_cursor);
+} cursor SEC(".maps");
+
+/* Sockets assigned per uplink; per CPU so counting never contends. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MLB_MAX_UPLINKS);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct mlb_sk_choice);
+} sk_uplink SEC(".maps");
+
+/* The attachment's record (struct mlb_state), kept for userspace only: it
+ * lives as long as the pins, so status and detach can read it later.  The
+ * program never reads it; its size is fixed by the loader before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, 8);
+} state SEC(".maps");
+
+/* Leave alone what is not ours to decide: sockets someone already marked
+ * (a nearer cgroup's program, or another tool) and non-IPv4 sockets. */
+static __always_inline bool socket_is_ours(const struct bpf_sock *sk)
+{
+	return sk->mark == 0 && sk->family == AF_INET;
+}
+
+/* The uplink index for the next socket, or -1 when no table is live. */
+static __always_inline int next_uplink(const struct mlb_config *cfg)
+{
+	__u32 zero = 0, table_id = cfg->active_table & 1;
+	struct mlb_slot_table *table;
+	struct mlb_cursor *cur;
+	__u64 n;
+	__u32 len, slot, uplink;
+
+	table = bpf_map_lookup_elem(&slots, &table_id);
+	cur = bpf_map_lookup_elem(&cursor, &zero);
+	if (!table || !cur)
+		return -1;
+	len = table->len;
+	if (len == 0 || len > MLB_MAX_SLOTS)
+		return -1;
+	n = __sync_fetch_and_add(&cur->next, 1);
+	slot = n % len;
+	/* The verifier does not follow the modulo's bound; the mask (which
+	 * the compiler would drop as redundant without the barrier) gives it
+	 * one. */
+	barrier_var(slot);
+	uplink = table->uplink[slot & (MLB_MAX_SLOTS - 1)];
+	if (uplink >= cfg->nuplinks || uplink >= MLB_MAX_UPLINKS)
+		return -1;
+	return uplink;
+}
+
+static __always_inline void count_socket(__u32 uplink)
+{
+	__u64 *count = bpf_map_lookup_elem(&counters, &uplink);
+
+	if (count)
+		*count += 1;
+}
+
+static __always_inline void remember_choice(struct bpf_sock *sk, __u32 uplink,
+					    __u32 mark)
+{
+	struct mlb_sk_choice *choice;
+
+	choice = bpf_sk_storage_get(&sk_uplink, sk, 0,
+				    BPF_SK_STORAGE_GET_F_CREATE);
+	if (choice) {
+		choice->uplink = uplink;
+		choice->mark = mark;
+	}
+}
+
+SEC("cgroup/sock_create")
+int mlb_sock_create(struct bpf_sock *sk)
+{
+	struct mlb_config *cfg;
+	__u32 zero = 0, mark;
+	int uplink;
+
+	if (!socket_is_ours(sk))
+		return 1;
+	cfg = bpf_map_lookup_elem(&settings, &zero);
+	if (!cfg)
+		return 1;
+	uplink = next_uplink(cfg);
+	if (uplink < 0)
+		return 1;
+	mark = cfg->marks[uplink & (MLB_MAX_UPLINKS - 1)];
+	sk->mark = mark;
+	count_socket(uplink);
+	remember_choice(sk, uplink, mark);
+	return 1;	/* always allow the socket */
+}
+
+char LICENSE[] SEC("license") = "GPL";

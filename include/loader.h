@@ -1,0 +1,80 @@
+/* loader.h - the BPF side of an attachment: load the program (libbpf
+ * skeleton), fill its maps, attach it to a cgroup with a BPF link, and pin
+ * link and maps under MLB_PIN_ROOT/<cgroup id>/ so they outlive this
+ * process; later, find them again from the pins to read counters, rewrite
+ * weights or remove them.
+ */
+#ifndef MLB_LOADER_H
+#define MLB_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "state.h"
+
+#define MLB_BPFFS "/sys/fs/bpf"
+#define MLB_PIN_ROOT MLB_BPFFS "/mlb"
+
+/* File descriptors of one attachment's pinned objects. */
+struct mlb_pins {
+	uint64_t cgroup_id;
+	int link;
+	int settings;
+	int slots;
+	int counters;
+	int sk_uplink;
+	int state;
+};
+
+/* Facts about the attached program, for status. */
+struct mlb_prog_info {
+	uint32_t prog_id;
+	uint32_t link_id;
+	uint64_t run_time_ns;		/* with kernel.bpf_stats_enabled=1 */
+	uint64_t run_cnt;
+};
+
+/* Mount bpffs at MLB_BPFFS if nothing is mounted there. */
+int loader_ensure_bpffs(struct mlb_err *err);
+
+void loader_pin_dir(uint64_t cgroup_id, char *buf, size_t len);
+
+/* Whether an attachment for this cgroup is pinned. */
+bool loader_is_attached(uint64_t cgroup_id);
+
+/* Load the program, write settings, slot table and the state record, attach
+ * to cgroup_fd and pin everything.  All or nothing: on failure no program
+ * stays attached and no pin remains. */
+int loader_attach(const struct mlb_state *state, int cgroup_fd,
+		  struct mlb_err *err);
+
+/* Open the pins of the attachment for cgroup_id.  Fails with a message if
+ * there is none. */
+int loader_open(uint64_t cgroup_id, struct mlb_pins *pins,
+		struct mlb_err *err);
+void loader_close(struct mlb_pins *pins);
+
+int loader_read_state(const struct mlb_pins *pins, struct mlb_state *out,
+		      struct mlb_err *err);
+
+/* Sockets assigned to each uplink so far (summed over CPUs). */
+int loader_read_counts(const struct mlb_pins *pins, unsigned nuplinks,
+		       uint64_t *counts, struct mlb_err *err);
+
+int loader_prog_info(const struct mlb_pins *pins, struct mlb_prog_info *info,
+		     struct mlb_err *err);
+
+/* Rewrite the idle slot table for these weights (0 = leave the uplink
+ * out) and make it the live one: one flip, no re-attach. */
+int loader_set_weights(const struct mlb_pins *pins, const unsigned *weights,
+		       unsigned n, struct mlb_err *err);
+
+/* Detach the program and remove every pin of the attachment. */
+int loader_remove(uint64_t cgroup_id, struct mlb_err *err);
+
+/* Cgroup ids of all pinned attachments; returns how many (up to max). */
+unsigned loader_list(uint64_t *ids, unsigned max);
+
+#endif

@@ -1,0 +1,48 @@
+/* mlb.h - what the BPF program and the loader share: limits, map values.
+ *
+ * Included by bpf/mlb.bpf.c (after vmlinux.h) and by src/; it defines
+ * layouts only, never code.
+ */
+#ifndef MLB_H
+#define MLB_H
+
+#ifndef __VMLINUX_H__		/* the BPF side has its types from vmlinux.h */
+#include <linux/types.h>
+#endif
+
+/* Uplinks per attachment.  64 keeps an uplink index in one byte and the
+ * per-uplink arrays small enough to live in one map value. */
+#define MLB_MAX_UPLINKS 64
+
+/* Slots in one slot table: the sum of the weights after dividing by their
+ * greatest common divisor (64 uplinks x weight 1000 = 64000 fits). */
+#define MLB_MAX_SLOTS 65536
+
+/* Settings the program reads for every socket (map "settings", one entry). */
+struct mlb_config {
+	__u32 active_table;		/* 0 or 1: which slot table is live */
+	__u32 nuplinks;
+	__u32 marks[MLB_MAX_UPLINKS];	/* fwmark written to sk->mark */
+};
+
+/* One slot table (map "slots" holds two: the live one and the one being
+ * rewritten).  Socket n gets uplink[n % len]. */
+struct mlb_slot_table {
+	__u32 len;			/* 0: hand out no marks */
+	__u8 uplink[MLB_MAX_SLOTS];	/* uplink index per slot */
+};
+
+/* Global socket counter shared by all CPUs (map "cursor", one entry), so
+ * round-robin is exact across threads, not per CPU. */
+struct mlb_cursor {
+	__u64 next;
+};
+
+/* What the program decided for one socket (map "sk_uplink", socket
+ * storage). */
+struct mlb_sk_choice {
+	__u32 uplink;
+	__u32 mark;
+};
+
+#endif

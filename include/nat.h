@@ -1,0 +1,37 @@
+/* nat.h - the masquerade safety net, through libnftables: one nftables
+ * table of mlb-bpf's own per attachment, in the calling thread's network
+ * namespace:
+ *
+ *   table ip NAME {
+ *     chain postrouting {
+ *       type nat hook postrouting priority srcnat; policy accept;
+ *       oifname "IF_0" masquerade
+ *       ...
+ *     }
+ *   }
+ */
+#ifndef MLB_NAT_H
+#define MLB_NAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "state.h"
+
+/* Name of the attachment's table: "mlb_bpf_<cgroup id>". */
+void nat_table_name(uint64_t cgroup_id, char *buf, size_t len);
+
+/* Whether an `ip` family table of that name exists (-1 on error). */
+int nat_table_exists(const char *name, struct mlb_err *err);
+
+/* Create state->nft_table with one masquerade rule per uplink and set
+ * MLB_INSTALLED_NAT.  Fails if the table already exists. */
+int nat_install(struct mlb_state *state, struct mlb_err *err);
+
+/* Delete state->nft_table if MLB_INSTALLED_NAT is set; a missing table is
+ * not an error. */
+int nat_remove(const struct mlb_state *state, struct mlb_err *err);
+
+#endif

@@ -1,0 +1,55 @@
+/* options.h - parsing and validating what the user asked for: uplink
+ * specs, numbers, marks and tables.  Pure C, no kernel access, so it is
+ * unit-tested on its own (tests/unit/).
+ */
+#ifndef MLB_OPTIONS_H
+#define MLB_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <net/if.h>
+
+#include "error.h"
+#include "mlb.h"
+
+#define MLB_WEIGHT_MIN 1
+#define MLB_WEIGHT_MAX 1000
+
+/* One --uplink IFACE[,weight=N][,gateway=ADDR] as given. */
+struct mlb_uplink_spec {
+	char ifname[IF_NAMESIZE];
+	unsigned weight;		/* default 1 */
+	bool has_gateway;
+	struct in_addr gateway;
+};
+
+/* Parse one --uplink argument.  Errors name the spec and the bad key. */
+int mlb_parse_uplink(const char *arg, struct mlb_uplink_spec *out,
+		     struct mlb_err *err);
+
+/* Parse an unsigned 32-bit number (decimal or 0x hex), whole string.
+ * `what` names the option in the error ("--mark-base"). */
+int mlb_parse_u32(const char *arg, const char *what, uint32_t *out,
+		  struct mlb_err *err);
+
+/* Refuse an uplink named twice. */
+int mlb_check_duplicates(const struct mlb_uplink_spec *specs, unsigned n,
+			 struct mlb_err *err);
+
+/* Mark arithmetic.  Uplink i gets mark_base + i * step, where step is the
+ * lowest set bit of mask.  All marks must be non-zero, inside the mask, and
+ * base must be a multiple of step.  Fills marks[0..n). */
+int mlb_assign_marks(uint32_t mark_base, uint32_t mark_mask, unsigned n,
+		     uint32_t *marks, struct mlb_err *err);
+
+/* Tables table_base .. table_base + n - 1 must avoid 0 (unspec) and
+ * 253..255 (default, main, local) and not wrap.  Fills tables[0..n). */
+int mlb_assign_tables(uint32_t table_base, unsigned n, uint32_t *tables,
+		      struct mlb_err *err);
+
+/* Rule priorities priority .. priority + 2 must fit below 32766 (main)
+ * and above 0 (local). */
+int mlb_check_priority(uint32_t priority, struct mlb_err *err);
+
+#endif

@@ -1,0 +1,18 @@
+/* slots.h - turning weights into a slot table: smooth weighted
+ * round-robin, computed once in userspace so the BPF program only indexes
+ * it (socket n gets slot n % len).
+ */
+#ifndef MLB_SLOTS_H
+#define MLB_SLOTS_H
+
+#include <stdint.h>
+
+/* Fill slots[0..*len) for weights[0..n).  Weights are first divided by
+ * their greatest common divisor; a weight of 0 leaves that uplink out (a
+ * dead uplink).  Interleaves smoothly: 3:1 gives 0 0 1 0, not 0 0 0 1.
+ * Returns 0, or -1 if the table would exceed max_slots; *len is 0 when
+ * every weight is 0. */
+int mlb_build_slots(const unsigned *weights, unsigned n, uint8_t *slots,
+		    unsigned max_slots, unsigned *len);
+
+#endif

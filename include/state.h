@@ -1,0 +1,62 @@
+/* state.h - the record of one attachment: everything attach set up, so
+ * that status can show it and detach can remove exactly that, from any
+ * later process.  It is stored in the attachment's pinned "state" map
+ * (see loader.h), so it lives and dies with the pins.
+ *
+ * Addresses are IPv4 in network byte order.
+ */
+#ifndef MLB_STATE_H
+#define MLB_STATE_H
+
+#include <linux/types.h>
+#include <net/if.h>
+
+#include "mlb.h"
+
+#define MLB_STATE_VERSION 1
+
+/* Defaults chosen to stay clear of the common mark users: kube-proxy
+ * (0x4000, 0x8000), Cilium (0x0f00 and the upper 16 bits), Calico
+ * (0xffff0000), Tailscale (0xff0000), wg-quick (0xca6c, matched whole). */
+#define MLB_DEFAULT_MARK_BASE 0x10
+#define MLB_DEFAULT_MARK_MASK 0xff
+/* Tables and rule priorities clear of local/main/default (255/254/253),
+ * Tailscale (52, priorities 52xx) and wg-quick (51820, 3276x). */
+#define MLB_DEFAULT_TABLE_BASE 7100
+#define MLB_DEFAULT_PRIORITY 7100
+
+/* Which parts attach installed (mlb_state.installed). */
+#define MLB_INSTALLED_ROUTES 0x1	/* per-uplink tables */
+#define MLB_INSTALLED_RULES 0x2		/* ip rules */
+#define MLB_INSTALLED_NAT 0x4		/* nftables table */
+
+struct mlb_state_uplink {
+	char ifname[IF_NAMESIZE];
+	__u32 ifindex;
+	__u32 addr;		/* the uplink's IPv4 address */
+	__u32 prefixlen;	/* of addr: its connected route */
+	__u32 gateway;
+	__u32 weight;		/* 1..1000 */
+	__u32 mark;		/* fwmark value, within mark_mask */
+	__u32 table;		/* routing table id */
+};
+
+struct mlb_state {
+	__u32 version;
+	__u32 nuplinks;
+	__u64 cgroup_id;		/* inode of the cgroup directory */
+	char cgroup_path[256];
+	char netns_path[256];		/* "" = the namespace attach ran in */
+	__u64 netns_inode;		/* that namespace, to refuse a wrong one */
+	__u64 attached_at;		/* seconds since the epoch */
+	__u32 mark_base;
+	__u32 mark_mask;
+	__u32 table_base;
+	__u32 priority;			/* first of the three rule priorities */
+	__u32 installed;		/* MLB_INSTALLED_* */
+	__u32 masquerade;		/* 1 unless --no-masquerade */
+	char nft_table[64];		/* "" when no NAT */
+	struct mlb_state_uplink uplinks[MLB_MAX_UPLINKS];
+};
+
+#endif

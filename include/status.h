@@ -1,0 +1,15 @@
+/* status.h - what is attached where, read from the pins only (works with
+ * no daemon running): text for people, --json for scripts.
+ */
+#ifndef MLB_STATUS_H
+#define MLB_STATUS_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+/* Show the attachment of one cgroup, or all (cgroup NULL).  Returns
+ * ATTACHMENT_NONE (attachment.h) when a named cgroup has none. */
+int status_show(const char *cgroup, bool json, struct mlb_err *err);
+
+#endif

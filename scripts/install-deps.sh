@@ -1,0 +1,33 @@
+#!/bin/sh
+# install-deps.sh - install the Debian packages mlb-bpf builds, tests and
+# benchmarks with.  With --if-missing, do nothing when all are present.
+set -eu
+
+PACKAGES="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev
+bpftool libnl-3-dev libnl-route-3-dev libnftables-dev libcmocka-dev
+iproute2 nftables iptables iperf3 gnuplot-nox jq util-linux procps"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+if [ "${1:-}" = "--if-missing" ] && [ -z "$missing" ]; then
+	exit 0
+fi
+if [ -z "$missing" ]; then
+	echo "all dependencies are installed"
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing (run as root)" >&2
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

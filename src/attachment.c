@@ -1,0 +1,324 @@
+/* attachment.c - set up and remove whole attachments (see attachment.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <arpa/inet.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attachment.h"
+#include "cgroup.h"
+#include "loader.h"
+#include "nat.h"
+#include "netns.h"
+#include "preflight.h"
+#include "route.h"
+
+/* Enter the namespace whose rules the state describes.  Returns 1 if that
+ * namespace no longer exists (its rules and tables went with it). */
+static int enter_state_netns(const struct mlb_state *state,
+			     struct mlb_err *err)
+{
+	if (state->netns_path[0]) {
+		if (netns_inode_of(state->netns_path) != state->netns_inode)
+			return 1;
+		return netns_enter(state->netns_path, err);
+	}
+	if (netns_return_home(err))
+		return -1;
+	if (netns_current_inode() != state->netns_inode)
+		return mlb_fail(err, "cgroup %s was attached from another "
+				"network namespace (net:[%" PRIu64 "]); run "
+				"mlb-bpf there", state->cgroup_path,
+				(uint64_t)state->netns_inode);
+	return 0;
+}
+
+/* Routing, NAT, then BPF; undo in reverse on failure. */
+static int apply(struct mlb_state *state, int cgroup_fd, struct mlb_err *err)
+{
+	struct mlb_err ignored;
+
+	state->installed = 0;
+	if (route_install(state, err))
+		return mlb_fail_prefix(err, "routing");
+	if (state->masquerade && nat_install(state, err)) {
+		mlb_fail_prefix(err, "masquerade");
+		route_remove(state, &ignored);
+		return -1;
+	}
+	if (loader_attach(state, cgroup_fd, err)) {
+		mlb_fail_prefix(err, "BPF");
+		nat_remove(state, &ignored);
+		route_remove(state, &ignored);
+		return -1;
+	}
+	return 0;
+}
+
+int attachment_remove(const struct mlb_state *state, struct mlb_err *err)
+{
+	int gone = enter_state_netns(state, err);
+
+	if (gone < 0)
+		return -1;
+	if (!gone) {
+		if (nat_remove(state, err))
+			return mlb_fail_prefix(err, "masquerade");
+		if (route_remove(state, err))
+			return mlb_fail_prefix(err, "routing");
+	}
+	if (netns_return_home(err))
+		return -1;
+	return loader_remove(state->cgroup_id, err);
+}
+
+int attachment_cgroup_id(const char *cgroup, uint64_t *id, char *path,
+			 size_t len, struct mlb_err *err)
+{
+	char mount[PATH_MAX];
+	int fd;
+
+	if (!cgroup) {
+		if (cgroup_find_mount(mount, sizeof(mount), err))
+			return -1;
+		cgroup = mount;
+	}
+	fd = cgroup_open(cgroup, path, len, id, err);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/* Everything that needs no kernel state: numbers, marks, tables. */
+static int validate_request(const struct attach_request *req,
+			    struct mlb_state *state, struct mlb_err *err)
+{
+	uint32_t marks[MLB_MAX_UPLINKS], tables[MLB_MAX_UPLINKS];
+
+	if (req->nuplinks == 0)
+		return mlb_fail(err, "no uplinks: give --uplink IFACE at "
+				"least once");
+	if (req->nuplinks > MLB_MAX_UPLINKS)
+		return mlb_fail(err, "%u uplinks given, at most %d are "
+				"supported", req->nuplinks, MLB_MAX_UPLINKS);
+	if (mlb_check_duplicates(req->uplinks, req->nuplinks, err) ||
+	    mlb_assign_marks(req->mark_base, req->mark_mask, req->nuplinks,
+			     marks, err) ||
+	    mlb_assign_tables(req->table_base, req->nuplinks, tables, err) ||
+	    mlb_check_priority(req->priority, err))
+		return -1;
+
+	memset(state, 0, sizeof(*state));
+	state->version = MLB_STATE_VERSION;
+	state->nuplinks = req->nuplinks;
+	state->mark_base = req->mark_base;
+	state->mark_mask = req->mark_mask;
+	state->table_base = req->table_base;
+	state->priority = req->priority;
+	state->masquerade = req->masquerade;
+	state->attached_at = (uint64_t)time(NULL);
+	for (unsigned i = 0; i < req->nuplinks; i++) {
+		struct mlb_state_uplink *u = &state->uplinks[i];
+
+		snprintf(u->ifname, sizeof(u->ifname), "%s",
+			 req->uplinks[i].ifname);
+		u->weight = req->uplinks[i].weight;
+		u->mark = marks[i];
+		u->table = tables[i];
+	}
+	return 0;
+}
+
+/* Interface index, address and gateway of each uplink, looked up in the
+ * namespace the routing goes to. */
+static int resolve_uplinks(const struct attach_request *req,
+			   struct mlb_state *state, struct mlb_err *err)
+{
+	for (unsigned i = 0; i < state->nuplinks; i++) {
+		const struct mlb_uplink_spec *spec = &req->uplinks[i];
+		struct mlb_state_uplink *u = &state->uplinks[i];
+		struct mlb_link_info link;
+
+		if (route_lookup_link(spec->ifname, &link, err))
+			return -1;
+		if (!spec->has_gateway && !link.has_gateway)
+			return mlb_fail(err, "uplink \"%s\": the main table "
+					"has no default route via %s; give "
+					"gateway=ADDR", spec->ifname,
+					spec->ifname);
+		u->ifindex = (uint32_t)link.ifindex;
+		u->addr = link.addr.s_addr;
+		u->prefixlen = link.prefixlen;
+		u->gateway = spec->has_gateway ? spec->gateway.s_addr :
+						 link.gateway.s_addr;
+	}
+	return 0;
+}
+
+/* The record of what is attached to cgroup_id now, if anything. */
+static int read_existing(uint64_t cgroup_id, struct mlb_state *old,
+			 struct mlb_err *err)
+{
+	struct mlb_pins pins;
+	int ret;
+
+	if (!loader_is_attached(cgroup_id))
+		return 0;
+	if (loader_open(cgroup_id, &pins, err))
+		return -1;
+	ret = loader_read_state(&pins, old, err);
+	loader_close(&pins);
+	return ret ? -1 : 1;
+}
+
+/* Enter the request's namespace (or stay home) and record which it is. */
+static int enter_request_netns(const struct attach_request *req,
+			       struct mlb_state *state, struct mlb_err *err)
+{
+	if (netns_return_home(err))
+		return -1;
+	if (req->netns) {
+		netns_resolve(req->netns, state->netns_path,
+			      sizeof(state->netns_path));
+		if (netns_enter(state->netns_path, err))
+			return -1;
+	}
+	state->netns_inode = netns_current_inode();
+	return 0;
+}
+
+/* Checks that need the target namespace: our tables and nft table are
+ * free (a replaced attachment has been removed by now). */
+static int check_free(const struct mlb_state *state, struct mlb_err *err)
+{
+	int exists;
+
+	if (route_check_free(state, err))
+		return -1;
+	if (!state->masquerade)
+		return 0;
+	exists = nat_table_exists(state->nft_table, err);
+	if (exists < 0)
+		return -1;
+	if (exists)
+		return mlb_fail(err, "nftables table ip %s already exists",
+				state->nft_table);
+	return 0;
+}
+
+/* Put a replaced attachment back after the new one failed. */
+static void restore(struct mlb_state *old, int cgroup_fd, struct mlb_err *err)
+{
+	struct mlb_err restore_err;
+
+	if (enter_state_netns(old, &restore_err) == 0 &&
+	    apply(old, cgroup_fd, &restore_err) == 0) {
+		size_t n = strlen(err->msg);
+
+		snprintf(err->msg + n, sizeof(err->msg) - n,
+			 " (previous attachment restored)");
+		return;
+	}
+	mlb_fail_prefix(err, "previous attachment lost (%s)",
+			restore_err.msg);
+}
+
+int attachment_attach(const struct attach_request *req, struct mlb_err *err)
+{
+	char mount[PATH_MAX];
+	const char *cgroup = req->cgroup;
+	struct mlb_state state, old;
+	int cgroup_fd, had_old, ret = -1;
+	uint64_t id;
+
+	if (validate_request(req, &state, err))
+		return ATTACHMENT_BAD_INPUT;
+	if (preflight_privileges(err) || preflight_kernel(err) ||
+	    netns_save_home(err))
+		return -1;
+	if (!cgroup) {
+		if (cgroup_find_mount(mount, sizeof(mount), err))
+			return -1;
+		cgroup = mount;
+	}
+	cgroup_fd = cgroup_open(cgroup, state.cgroup_path,
+				sizeof(state.cgroup_path), &id, err);
+	if (cgroup_fd < 0)
+		return -1;
+	state.cgroup_id = id;
+	if (state.masquerade)
+		nat_table_name(id, state.nft_table, sizeof(state.nft_table));
+
+	if (loader_ensure_bpffs(err))
+		goto out;
+	had_old = read_existing(id, &old, err);
+	if (had_old < 0)
+		goto out;
+	if (enter_request_netns(req, &state, err) ||
+	    resolve_uplinks(req, &state, err))
+		goto out;
+
+	if (had_old && attachment_remove(&old, err)) {
+		mlb_fail_prefix(err, "removing the previous attachment");
+		goto out;
+	}
+	if (enter_request_netns(req, &state, err) ||
+	    check_free(&state, err) || apply(&state, cgroup_fd, err)) {
+		if (had_old)
+			restore(&old, cgroup_fd, err);
+		goto out;
+	}
+	ret = 0;
+out:
+	netns_return_home(&(struct mlb_err){0});
+	close(cgroup_fd);
+	return ret;
+}
+
+static int detach_one(uint64_t id, struct mlb_err *err)
+{
+	struct mlb_state state;
+	struct mlb_pins pins;
+	int ret;
+
+	if (loader_open(id, &pins, err))
+		return -1;
+	ret = loader_read_state(&pins, &state, err);
+	loader_close(&pins);
+	if (ret)
+		return -1;
+	return attachment_remove(&state, err);
+}
+
+int attachment_detach(const char *cgroup, bool all, struct mlb_err *err)
+{
+	uint64_t ids[256], id;
+	char path[PATH_MAX];
+	unsigned n;
+
+	if (preflight_privileges(err) || netns_save_home(err))
+		return -1;
+	if (all) {
+		n = loader_list(ids, 256);
+		if (n == 0) {
+			mlb_fail(err, "nothing is attached");
+			return ATTACHMENT_NONE;
+		}
+		for (unsigned i = 0; i < n; i++)
+			if (detach_one(ids[i], err))
+				return -1;
+		return 0;
+	}
+	if (attachment_cgroup_id(cgroup, &id, path, sizeof(path), err))
+		return -1;
+	if (!loader_is_attached(id)) {
+		mlb_fail(err, "nothing is attached to cgroup %s", path);
+		return ATTACHMENT_NONE;
+	}
+	return detach_one(id, err);
+}

@@ -1,0 +1,418 @@
+/* loader.c - load, attach, pin, and later find the BPF side of an
+ * attachment (see loader.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+#include "mlb.h"
+#include "mlb.skel.h"
+#include "slots.h"
+
+/* Pin names inside an attachment's directory. */
+#define PIN_LINK "link"
+#define PIN_SETTINGS "settings"
+#define PIN_SLOTS "slots"
+#define PIN_COUNTERS "counters"
+#define PIN_SK_UPLINK "sk_uplink"
+#define PIN_STATE "state"
+
+/* An attachment directory: MLB_PIN_ROOT plus a number. */
+#define PIN_DIR_LEN 128
+
+int loader_ensure_bpffs(struct mlb_err *err)
+{
+	struct statfs st;
+
+	if (statfs(MLB_BPFFS, &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mkdir(MLB_BPFFS, 0700) && errno != EEXIST)
+		return mlb_fail(err, "creating %s: %s", MLB_BPFFS,
+				strerror(errno));
+	if (mount("bpf", MLB_BPFFS, "bpf", 0, "mode=0700"))
+		return mlb_fail(err, "cannot mount bpffs at %s: %s",
+				MLB_BPFFS, strerror(errno));
+	return 0;
+}
+
+void loader_pin_dir(uint64_t cgroup_id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%" PRIu64, MLB_PIN_ROOT, cgroup_id);
+}
+
+static void pin_path(const char *dir, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+bool loader_is_attached(uint64_t cgroup_id)
+{
+	char dir[PIN_DIR_LEN], path[PATH_MAX];
+
+	loader_pin_dir(cgroup_id, dir, sizeof(dir));
+	pin_path(dir, PIN_STATE, path, sizeof(path));
+	return access(path, F_OK) == 0;
+}
+
+/* Remove every pin in dir, then dir itself.  Unpinning the link drops the
+ * last reference to it, which detaches the program. */
+static int remove_pin_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int ret = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		pin_path(dir, de->d_name, path, sizeof(path));
+		if (unlink(path) && errno != ENOENT)
+			ret = -errno;
+	}
+	closedir(d);
+	if (rmdir(dir) && errno != ENOENT)
+		ret = -errno;
+	return ret;
+}
+
+static int write_settings(struct mlb_bpf *skel, const struct mlb_state *state,
+			  struct mlb_err *err)
+{
+	struct mlb_config cfg = { .active_table = 0,
+				  .nuplinks = state->nuplinks };
+	__u32 key = 0;
+
+	for (unsigned i = 0; i < state->nuplinks; i++)
+		cfg.marks[i] = state->uplinks[i].mark;
+	if (bpf_map__update_elem(skel->maps.settings, &key, sizeof(key), &cfg,
+				 sizeof(cfg), BPF_ANY))
+		return mlb_fail(err, "writing settings map: %s",
+				strerror(errno));
+	return 0;
+}
+
+/* Build the slot table for weights into table id `which`. */
+static int write_slot_table(int slots_fd, __u32 which, const unsigned *weights,
+			    unsigned n, struct mlb_err *err)
+{
+	struct mlb_slot_table *table = calloc(1, sizeof(*table));
+	unsigned len = 0;
+	int ret = 0;
+
+	if (!table)
+		return mlb_fail(err, "out of memory");
+	if (mlb_build_slots(weights, n, table->uplink, MLB_MAX_SLOTS, &len)) {
+		ret = mlb_fail(err, "weights need more than %d slots",
+			       MLB_MAX_SLOTS);
+		goto out;
+	}
+	table->len = len;
+	if (bpf_map_update_elem(slots_fd, &which, table, BPF_ANY))
+		ret = mlb_fail(err, "writing slot table: %s", strerror(errno));
+out:
+	free(table);
+	return ret;
+}
+
+static int pin_all(struct mlb_bpf *skel, struct bpf_link *link,
+		   const char *dir, struct mlb_err *err)
+{
+	struct {
+		struct bpf_map *map;
+		const char *name;
+	} maps[] = {
+		{ skel->maps.settings, PIN_SETTINGS },
+		{ skel->maps.slots, PIN_SLOTS },
+		{ skel->maps.counters, PIN_COUNTERS },
+		{ skel->maps.sk_uplink, PIN_SK_UPLINK },
+		{ skel->maps.state, PIN_STATE },
+	};
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		pin_path(dir, maps[i].name, path, sizeof(path));
+		if (bpf_map__pin(maps[i].map, path))
+			return mlb_fail(err, "pinning %s: %s", path,
+					strerror(errno));
+	}
+	pin_path(dir, PIN_LINK, path, sizeof(path));
+	if (bpf_link__pin(link, path))
+		return mlb_fail(err, "pinning %s: %s", path, strerror(errno));
+	return 0;
+}
+
+int loader_attach(const struct mlb_state *state, int cgroup_fd,
+		  struct mlb_err *err)
+{
+	char dir[PIN_DIR_LEN], tmpdir[PIN_DIR_LEN];
+	unsigned weights[MLB_MAX_UPLINKS];
+	struct bpf_link *link = NULL;
+	struct mlb_bpf *skel;
+	__u32 key = 0;
+	int ret = -1;
+
+	loader_pin_dir(state->cgroup_id, dir, sizeof(dir));
+	snprintf(tmpdir, sizeof(tmpdir), "%s/new-%" PRIu64, MLB_PIN_ROOT,
+		 (uint64_t)state->cgroup_id);
+
+	skel = mlb_bpf__open();
+	if (!skel)
+		return mlb_fail(err, "opening BPF object: %s", strerror(errno));
+	if (bpf_map__set_value_size(skel->maps.state, sizeof(*state))) {
+		mlb_fail(err, "sizing state map: %s", strerror(errno));
+		goto cleanup;
+	}
+	if (mlb_bpf__load(skel)) {
+		mlb_fail(err, "loading BPF program: %s (run with --verbose "
+			 "for the verifier log)", strerror(errno));
+		goto cleanup;
+	}
+
+	for (unsigned i = 0; i < state->nuplinks; i++)
+		weights[i] = state->uplinks[i].weight;
+	if (write_settings(skel, state, err) ||
+	    write_slot_table(bpf_map__fd(skel->maps.slots), 0, weights,
+			     state->nuplinks, err))
+		goto cleanup;
+	if (bpf_map__update_elem(skel->maps.state, &key, sizeof(key), state,
+				 sizeof(*state), BPF_ANY)) {
+		mlb_fail(err, "writing state map: %s", strerror(errno));
+		goto cleanup;
+	}
+
+	if (mkdir(MLB_PIN_ROOT, 0700) && errno != EEXIST) {
+		mlb_fail(err, "creating %s: %s", MLB_PIN_ROOT, strerror(errno));
+		goto cleanup;
+	}
+	remove_pin_dir(tmpdir);	/* left by an interrupted attach */
+	if (mkdir(tmpdir, 0700)) {
+		mlb_fail(err, "creating %s: %s", tmpdir, strerror(errno));
+		goto cleanup;
+	}
+
+	link = bpf_program__attach_cgroup(skel->progs.mlb_sock_create,
+					  cgroup_fd);
+	if (!link) {
+		int e = errno;
+
+		mlb_fail(err, "attaching to cgroup %s: %s%s", state->cgroup_path,
+			 strerror(e),
+			 e == EINVAL || e == EOPNOTSUPP ?
+			 " (kernel without cgroup BPF links?)" : "");
+		goto cleanup;
+	}
+	if (pin_all(skel, link, tmpdir, err))
+		goto cleanup;
+	/* Publish all pins at once: status and detach never see a partial
+	 * attachment. */
+	if (rename(tmpdir, dir)) {
+		mlb_fail(err, "publishing pins in %s: %s", dir, strerror(errno));
+		goto cleanup;
+	}
+	ret = 0;
+cleanup:
+	if (ret)
+		remove_pin_dir(tmpdir);
+	bpf_link__destroy(link);	/* the pin keeps it attached */
+	mlb_bpf__destroy(skel);
+	return ret;
+}
+
+static int open_pin(const char *dir, const char *name, struct mlb_err *err)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	pin_path(dir, name, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return mlb_fail(err, "opening %s: %s", path, strerror(errno));
+	return fd;
+}
+
+int loader_open(uint64_t cgroup_id, struct mlb_pins *pins, struct mlb_err *err)
+{
+	char dir[PIN_DIR_LEN];
+
+	memset(pins, 0, sizeof(*pins));
+	pins->link = pins->settings = pins->slots = -1;
+	pins->counters = pins->sk_uplink = pins->state = -1;
+	pins->cgroup_id = cgroup_id;
+	if (!loader_is_attached(cgroup_id))
+		return mlb_fail(err, "nothing attached");
+	loader_pin_dir(cgroup_id, dir, sizeof(dir));
+	if ((pins->link = open_pin(dir, PIN_LINK, err)) < 0 ||
+	    (pins->settings = open_pin(dir, PIN_SETTINGS, err)) < 0 ||
+	    (pins->slots = open_pin(dir, PIN_SLOTS, err)) < 0 ||
+	    (pins->counters = open_pin(dir, PIN_COUNTERS, err)) < 0 ||
+	    (pins->sk_uplink = open_pin(dir, PIN_SK_UPLINK, err)) < 0 ||
+	    (pins->state = open_pin(dir, PIN_STATE, err)) < 0) {
+		loader_close(pins);
+		return -1;
+	}
+	return 0;
+}
+
+void loader_close(struct mlb_pins *pins)
+{
+	int *fds[] = { &pins->link, &pins->settings, &pins->slots,
+		       &pins->counters, &pins->sk_uplink, &pins->state };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+int loader_read_state(const struct mlb_pins *pins, struct mlb_state *out,
+		      struct mlb_err *err)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), key = 0;
+
+	if (bpf_obj_get_info_by_fd(pins->state, &info, &len))
+		return mlb_fail(err, "reading state map info: %s",
+				strerror(errno));
+	if (info.value_size != sizeof(*out))
+		return mlb_fail(err, "state map of cgroup %" PRIu64
+				" has size %u, expected %zu (made by another "
+				"version of mlb-bpf?)", pins->cgroup_id,
+				info.value_size, sizeof(*out));
+	if (bpf_map_lookup_elem(pins->state, &key, out))
+		return mlb_fail(err, "reading state map: %s", strerror(errno));
+	if (out->version != MLB_STATE_VERSION ||
+	    out->nuplinks > MLB_MAX_UPLINKS)
+		return mlb_fail(err, "state map of cgroup %" PRIu64
+				" is corrupt or from another version",
+				pins->cgroup_id);
+	return 0;
+}
+
+int loader_read_counts(const struct mlb_pins *pins, unsigned nuplinks,
+		       uint64_t *counts, struct mlb_err *err)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	__u64 *percpu;
+
+	if (ncpus <= 0)
+		return mlb_fail(err, "counting CPUs: %s", strerror(-ncpus));
+	percpu = calloc(ncpus, sizeof(*percpu));
+	if (!percpu)
+		return mlb_fail(err, "out of memory");
+	for (__u32 i = 0; i < nuplinks; i++) {
+		counts[i] = 0;
+		if (bpf_map_lookup_elem(pins->counters, &i, percpu)) {
+			free(percpu);
+			return mlb_fail(err, "reading counters: %s",
+					strerror(errno));
+		}
+		for (int c = 0; c < ncpus; c++)
+			counts[i] += percpu[c];
+	}
+	free(percpu);
+	return 0;
+}
+
+int loader_prog_info(const struct mlb_pins *pins, struct mlb_prog_info *out,
+		     struct mlb_err *err)
+{
+	struct bpf_link_info link = {};
+	struct bpf_prog_info prog = {};
+	__u32 len = sizeof(link);
+	int prog_fd;
+
+	memset(out, 0, sizeof(*out));
+	if (bpf_obj_get_info_by_fd(pins->link, &link, &len))
+		return mlb_fail(err, "reading link info: %s", strerror(errno));
+	out->link_id = link.id;
+	out->prog_id = link.prog_id;
+	prog_fd = bpf_prog_get_fd_by_id(link.prog_id);
+	if (prog_fd < 0)
+		return mlb_fail(err, "opening program %u: %s", link.prog_id,
+				strerror(errno));
+	len = sizeof(prog);
+	if (bpf_obj_get_info_by_fd(prog_fd, &prog, &len)) {
+		close(prog_fd);
+		return mlb_fail(err, "reading program info: %s",
+				strerror(errno));
+	}
+	close(prog_fd);
+	out->run_time_ns = prog.run_time_ns;
+	out->run_cnt = prog.run_cnt;
+	return 0;
+}
+
+int loader_set_weights(const struct mlb_pins *pins, const unsigned *weights,
+		       unsigned n, struct mlb_err *err)
+{
+	struct mlb_config cfg;
+	__u32 key = 0, idle;
+
+	if (bpf_map_lookup_elem(pins->settings, &key, &cfg))
+		return mlb_fail(err, "reading settings map: %s",
+				strerror(errno));
+	idle = !(cfg.active_table & 1);
+	if (write_slot_table(pins->slots, idle, weights, n, err))
+		return -1;
+	cfg.active_table = idle;
+	if (bpf_map_update_elem(pins->settings, &key, &cfg, BPF_ANY))
+		return mlb_fail(err, "switching slot table: %s",
+				strerror(errno));
+	return 0;
+}
+
+int loader_remove(uint64_t cgroup_id, struct mlb_err *err)
+{
+	char dir[PIN_DIR_LEN];
+	int ret;
+
+	loader_pin_dir(cgroup_id, dir, sizeof(dir));
+	ret = remove_pin_dir(dir);
+	if (ret)
+		return mlb_fail(err, "removing pins in %s: %s", dir,
+				strerror(-ret));
+	rmdir(MLB_PIN_ROOT);	/* only succeeds once it is empty */
+	return 0;
+}
+
+unsigned loader_list(uint64_t *ids, unsigned max)
+{
+	DIR *d = opendir(MLB_PIN_ROOT);
+	struct dirent *de;
+	unsigned n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && n < max) {
+		char *end;
+		unsigned long long id;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		errno = 0;
+		id = strtoull(de->d_name, &end, 10);
+		if (errno || *end)
+			continue;
+		ids[n++] = id;
+	}
+	closedir(d);
+	return n;
+}

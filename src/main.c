@@ -1,0 +1,396 @@
+/* main.c - the mlb-bpf command line: parse options, dispatch to a
+ * command, print the one error line.
+ *
+ * Exit status: 0 success, 1 failure, 2 bad usage or input, 3 nothing
+ * attached (detach/status of a cgroup without an attachment).
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "attachment.h"
+#include "options.h"
+#include "state.h"
+#include "status.h"
+
+#define EXIT_USAGE 2
+#define EXIT_NOT_ATTACHED 3
+
+static bool verbose;
+
+static const char main_usage[] =
+"Usage: mlb-bpf COMMAND [OPTIONS]\n"
+"\n"
+"Spread new connections over several uplinks: a BPF program gives every\n"
+"new socket of a cgroup one uplink's fwmark; policy routing sends it out\n"
+"by that uplink.\n"
+"\n"
+"Commands:\n"
+"  attach   load the program, attach it to a cgroup, set up routing and NAT\n"
+"  detach   remove an attachment and everything it set up\n"
+"  status   show attachments, uplinks and sockets assigned to each\n"
+"  help     show help for a command\n"
+"\n"
+"Examples:\n"
+"  mlb-bpf attach --uplink eth0 --uplink wlan0\n"
+"  mlb-bpf attach --cgroup /sys/fs/cgroup/user.slice \\\n"
+"          --uplink eth0 --uplink eth1,weight=3,gateway=10.25.0.254\n"
+"  mlb-bpf status --json\n"
+"  mlb-bpf detach --cgroup /sys/fs/cgroup/user.slice\n"
+"\n"
+"Options:\n"
+"  -h, --help      show this help (or `mlb-bpf COMMAND --help`)\n"
+"  -V, --version   show the version\n"
+"\n"
+"Exit status: 0 success, 1 failure, 2 bad usage or input, 3 nothing attached.\n"
+"See mlb-bpf(8).\n";
+
+static const char attach_usage[] =
+"Usage: mlb-bpf attach [OPTIONS] --uplink IFACE[,weight=N][,gateway=ADDR]...\n"
+"\n"
+"Attach the balancer to a cgroup: every new IPv4 socket of its processes\n"
+"gets the fwmark of one uplink, round-robin or by weight.  Sets up one\n"
+"routing table per uplink, the ip rules that use them, and a masquerade\n"
+"rule per uplink.  Attaching again to the same cgroup replaces the old\n"
+"attachment.  All or nothing: on failure nothing is left behind.\n"
+"\n"
+"Examples:\n"
+"  mlb-bpf attach --uplink eth0 --uplink eth1\n"
+"  mlb-bpf attach --cgroup /sys/fs/cgroup/system.slice --uplink eth0,weight=3 \\\n"
+"          --uplink eth1,weight=1,gateway=198.51.100.1 --no-masquerade\n"
+"\n"
+"Options:\n"
+"  -u, --uplink SPEC     an uplink: IFACE[,weight=N][,gateway=ADDR]; give two\n"
+"                        or more.  weight 1..1000 (default 1); gateway\n"
+"                        defaults to the main table's default route via IFACE\n"
+"  -c, --cgroup PATH     cgroup2 directory (default: the cgroup2 mount point)\n"
+"  -n, --netns NAME      set up routing and NAT in this network namespace\n"
+"                        (a name under /run/netns or a path), as `ip -n`\n"
+"      --mark-base N     first uplink's fwmark (default 0x10); uplink i gets\n"
+"                        base + i * the lowest bit of the mask\n"
+"      --mark-mask N     fwmark bits mlb-bpf owns (default 0xff)\n"
+"      --table-base N    first uplink's routing table (default 7100)\n"
+"      --priority N      first of three ip rule priorities (default 7100)\n"
+"      --no-masquerade   do not add the nftables masquerade table\n"
+"  -v, --verbose         show libbpf's messages\n"
+"  -h, --help            show this help\n";
+
+static const char detach_usage[] =
+"Usage: mlb-bpf detach [--cgroup PATH | --all] [--verbose]\n"
+"\n"
+"Detach the program from a cgroup and remove exactly what attach set up:\n"
+"rules, tables, the nftables table, the link and the pins.\n"
+"\n"
+"Options:\n"
+"  -c, --cgroup PATH   cgroup2 directory (default: the cgroup2 mount point)\n"
+"  -a, --all           detach every attachment\n"
+"  -v, --verbose       show libbpf's messages\n"
+"  -h, --help          show this help\n"
+"\n"
+"Exit status 3 when nothing is attached.\n";
+
+static const char status_usage[] =
+"Usage: mlb-bpf status [--cgroup PATH] [--json]\n"
+"\n"
+"Show every attachment (or one cgroup's): uplinks, marks, tables, weights,\n"
+"gateways and the sockets assigned to each.  Reads only the pins under\n"
+"/sys/fs/bpf/mlb.\n"
+"\n"
+"Options:\n"
+"  -c, --cgroup PATH   only this cgroup's attachment (exit 3 if none)\n"
+"  -j, --json          machine-readable output\n"
+"  -h, --help          show this help\n";
+
+static void error_line(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static void error_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mlb-bpf: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* getopt_long (with opterr off) returned '?' or ':' for argv[optind - 1]:
+ * one line saying which option and where help is. */
+static int option_error(const char *command, int c, char **argv)
+{
+	const char *opt = argv[optind - 1];
+
+	error_line("%s: %s option \"%s\" (try 'mlb-bpf %s --help')", command,
+		   c == ':' ? "missing argument for" : "unknown", opt, command);
+	return EXIT_USAGE;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	(void)level;
+	/* Failures are reported once by the command layer; libbpf's own
+	 * lines (and the verifier log) only with --verbose. */
+	if (!verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Map an operation's result to an exit status, printing its error. */
+static int finish(int ret, const struct mlb_err *err)
+{
+	if (ret == 0)
+		return EXIT_SUCCESS;
+	error_line("%s", err->msg);
+	if (ret == ATTACHMENT_BAD_INPUT)
+		return EXIT_USAGE;
+	return ret == ATTACHMENT_NONE ? EXIT_NOT_ATTACHED : EXIT_FAILURE;
+}
+
+enum {
+	OPT_MARK_BASE = 256,
+	OPT_MARK_MASK,
+	OPT_TABLE_BASE,
+	OPT_PRIORITY,
+	OPT_NO_MASQUERADE,
+};
+
+static int cmd_attach(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "uplink", required_argument, NULL, 'u' },
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "netns", required_argument, NULL, 'n' },
+		{ "mark-base", required_argument, NULL, OPT_MARK_BASE },
+		{ "mark-mask", required_argument, NULL, OPT_MARK_MASK },
+		{ "table-base", required_argument, NULL, OPT_TABLE_BASE },
+		{ "priority", required_argument, NULL, OPT_PRIORITY },
+		{ "no-masquerade", no_argument, NULL, OPT_NO_MASQUERADE },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct attach_request req = {
+		.mark_base = MLB_DEFAULT_MARK_BASE,
+		.mark_mask = MLB_DEFAULT_MARK_MASK,
+		.table_base = MLB_DEFAULT_TABLE_BASE,
+		.priority = MLB_DEFAULT_PRIORITY,
+		.masquerade = true,
+	};
+	struct mlb_err err = {};
+	uint32_t *number;
+	const char *what;
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":u:c:n:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			if (req.nuplinks >= MLB_MAX_UPLINKS) {
+				error_line("at most %d uplinks are supported",
+					   MLB_MAX_UPLINKS);
+				return EXIT_USAGE;
+			}
+			if (mlb_parse_uplink(optarg,
+					     &req.uplinks[req.nuplinks], &err)) {
+				error_line("%s", err.msg);
+				return EXIT_USAGE;
+			}
+			req.nuplinks++;
+			continue;
+		case 'c':
+			req.cgroup = optarg;
+			continue;
+		case 'n':
+			req.netns = optarg;
+			continue;
+		case OPT_NO_MASQUERADE:
+			req.masquerade = false;
+			continue;
+		case 'v':
+			verbose = true;
+			continue;
+		case 'h':
+			fputs(attach_usage, stdout);
+			return EXIT_SUCCESS;
+		case OPT_MARK_BASE:
+			number = &req.mark_base, what = "--mark-base";
+			break;
+		case OPT_MARK_MASK:
+			number = &req.mark_mask, what = "--mark-mask";
+			break;
+		case OPT_TABLE_BASE:
+			number = &req.table_base, what = "--table-base";
+			break;
+		case OPT_PRIORITY:
+			number = &req.priority, what = "--priority";
+			break;
+		default:
+			return option_error("attach", c, argv);
+		}
+		if (mlb_parse_u32(optarg, what, number, &err)) {
+			error_line("%s", err.msg);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		error_line("attach: unexpected argument \"%s\"", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (req.nuplinks == 0) {
+		error_line("attach: give at least one --uplink IFACE "
+			   "(try 'mlb-bpf attach --help')");
+		return EXIT_USAGE;
+	}
+	if (req.nuplinks == 1)
+		fprintf(stderr, "mlb-bpf: warning: only one uplink, so every "
+			"socket gets the same one\n");
+	return finish(attachment_attach(&req, &err), &err);
+}
+
+static int cmd_detach(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *cgroup = NULL;
+	struct mlb_err err = {};
+	bool all = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":c:avh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			cgroup = optarg;
+			break;
+		case 'a':
+			all = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			fputs(detach_usage, stdout);
+			return EXIT_SUCCESS;
+		default:
+			return option_error("detach", c, argv);
+		}
+	}
+	if (optind < argc) {
+		error_line("detach: unexpected argument \"%s\"", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (all && cgroup) {
+		error_line("detach: give --cgroup or --all, not both");
+		return EXIT_USAGE;
+	}
+	return finish(attachment_detach(cgroup, all, &err), &err);
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *cgroup = NULL;
+	struct mlb_err err = {};
+	bool json = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":c:jh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			cgroup = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(status_usage, stdout);
+			return EXIT_SUCCESS;
+		default:
+			return option_error("status", c, argv);
+		}
+	}
+	if (optind < argc) {
+		error_line("status: unexpected argument \"%s\"", argv[optind]);
+		return EXIT_USAGE;
+	}
+	return finish(status_show(cgroup, json, &err), &err);
+}
+
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage;
+} commands[] = {
+	{ "attach", cmd_attach, attach_usage },
+	{ "detach", cmd_detach, detach_usage },
+	{ "status", cmd_status, status_usage },
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	const struct command *cmd;
+
+	if (argc < 2) {
+		fputs(main_usage, stdout);
+		return EXIT_SUCCESS;
+	}
+	cmd = find_command(argv[1]);
+	if (!cmd) {
+		error_line("unknown command \"%s\" (try 'mlb-bpf --help')",
+			   argv[1]);
+		return EXIT_USAGE;
+	}
+	fputs(cmd->usage, stdout);
+	return EXIT_SUCCESS;
+}
+
+int main(int argc, char **argv)
+{
+	const struct command *cmd;
+
+	libbpf_set_print(libbpf_print);
+	if (argc < 2) {
+		fputs(main_usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
+		return cmd_help(1, argv);
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		printf("mlb-bpf %s (libbpf %s)\n", MLB_VERSION,
+		       libbpf_version_string());
+		return EXIT_SUCCESS;
+	}
+	if (!strcmp(argv[1], "help"))
+		return cmd_help(argc - 1, argv + 1);
+	cmd = find_command(argv[1]);
+	if (!cmd) {
+		error_line("unknown command \"%s\" (try 'mlb-bpf --help')",
+			   argv[1]);
+		return EXIT_USAGE;
+	}
+	opterr = 0;
+	return cmd->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,190 @@
+/* status.c - text and JSON views of the pinned attachments (see
+ * status.h). */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attachment.h"
+#include "json.h"
+#include "loader.h"
+#include "status.h"
+
+#define MAX_ATTACHMENTS 256
+
+/* Everything shown for one attachment. */
+struct view {
+	struct mlb_state state;
+	struct mlb_prog_info prog;
+	uint64_t counts[MLB_MAX_UPLINKS];
+	uint64_t total;
+	bool cgroup_exists;
+};
+
+static int read_view(uint64_t id, struct view *v, struct mlb_err *err)
+{
+	struct mlb_pins pins;
+	int ret;
+
+	memset(v, 0, sizeof(*v));
+	if (loader_open(id, &pins, err))
+		return -1;
+	ret = loader_read_state(&pins, &v->state, err) ||
+	      loader_read_counts(&pins, v->state.nuplinks, v->counts, err) ||
+	      loader_prog_info(&pins, &v->prog, err);
+	loader_close(&pins);
+	if (ret)
+		return -1;
+	for (unsigned i = 0; i < v->state.nuplinks; i++)
+		v->total += v->counts[i];
+	v->cgroup_exists = access(v->state.cgroup_path, F_OK) == 0;
+	return 0;
+}
+
+static const char *ipv4(uint32_t addr, char *buf)
+{
+	return inet_ntop(AF_INET, &addr, buf, INET_ADDRSTRLEN);
+}
+
+static void print_text(const struct view *v)
+{
+	const struct mlb_state *s = &v->state;
+	char when[64], gw[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN], cidr[32];
+	time_t t = (time_t)s->attached_at;
+	unsigned weight_sum = 0;
+
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime(&t));
+	for (unsigned i = 0; i < s->nuplinks; i++)
+		weight_sum += s->uplinks[i].weight;
+
+	printf("cgroup %s (id %" PRIu64 ")%s\n", s->cgroup_path,
+	       (uint64_t)s->cgroup_id,
+	       v->cgroup_exists ? "" : " [cgroup removed]");
+	printf("  netns       %s\n",
+	       s->netns_path[0] ? s->netns_path : "(this namespace)");
+	printf("  program     id %u, link id %u", v->prog.prog_id,
+	       v->prog.link_id);
+	if (v->prog.run_cnt)
+		printf(", %.0f ns per socket over %" PRIu64 " runs",
+		       (double)v->prog.run_time_ns / (double)v->prog.run_cnt,
+		       v->prog.run_cnt);
+	printf("\n  attached    %s\n", when);
+	printf("  rules       priority %u-%u, mark mask 0x%x\n", s->priority,
+	       s->priority + 2, s->mark_mask);
+	if (s->masquerade)
+		printf("  masquerade  nftables table ip %s\n", s->nft_table);
+	else
+		printf("  masquerade  off\n");
+	printf("  %-15s %-10s %-6s %-7s %-15s %-18s %s\n", "UPLINK", "MARK",
+	       "TABLE", "WEIGHT", "GATEWAY", "ADDRESS", "SOCKETS");
+	for (unsigned i = 0; i < s->nuplinks; i++) {
+		const struct mlb_state_uplink *u = &s->uplinks[i];
+		char mark[16];
+
+		snprintf(mark, sizeof(mark), "0x%x", u->mark);
+		snprintf(cidr, sizeof(cidr), "%s/%u", ipv4(u->addr, addr),
+			 u->prefixlen);
+		printf("  %-15s %-10s %-6u %-7u %-15s %-18s %" PRIu64,
+		       u->ifname, mark, u->table, u->weight,
+		       ipv4(u->gateway, gw), cidr, v->counts[i]);
+		if (v->total)
+			printf(" (%.1f%%, weight %.1f%%)",
+			       100.0 * (double)v->counts[i] / (double)v->total,
+			       100.0 * u->weight / weight_sum);
+		printf("\n");
+	}
+	printf("  total sockets %" PRIu64 "\n", v->total);
+}
+
+static void print_json(struct json *j, const struct view *v)
+{
+	const struct mlb_state *s = &v->state;
+	char buf[INET_ADDRSTRLEN];
+
+	json_object_begin(j);
+	json_kv_string(j, "cgroup", s->cgroup_path);
+	json_kv_uint(j, "cgroup_id", s->cgroup_id);
+	json_kv_bool(j, "cgroup_exists", v->cgroup_exists);
+	json_kv_string(j, "netns", s->netns_path);
+	json_kv_uint(j, "netns_inode", s->netns_inode);
+	json_kv_uint(j, "attached_at", s->attached_at);
+	json_kv_uint(j, "prog_id", v->prog.prog_id);
+	json_kv_uint(j, "link_id", v->prog.link_id);
+	json_kv_uint(j, "run_time_ns", v->prog.run_time_ns);
+	json_kv_uint(j, "run_cnt", v->prog.run_cnt);
+	json_kv_uint(j, "mark_base", s->mark_base);
+	json_kv_uint(j, "mark_mask", s->mark_mask);
+	json_kv_uint(j, "table_base", s->table_base);
+	json_kv_uint(j, "priority", s->priority);
+	json_kv_bool(j, "masquerade", s->masquerade);
+	json_kv_string(j, "nft_table", s->nft_table);
+	json_kv_uint(j, "sockets", v->total);
+	json_key(j, "uplinks");
+	json_array_begin(j);
+	for (unsigned i = 0; i < s->nuplinks; i++) {
+		const struct mlb_state_uplink *u = &s->uplinks[i];
+
+		json_object_begin(j);
+		json_kv_string(j, "name", u->ifname);
+		json_kv_uint(j, "ifindex", u->ifindex);
+		json_kv_uint(j, "mark", u->mark);
+		json_kv_uint(j, "table", u->table);
+		json_kv_uint(j, "weight", u->weight);
+		json_kv_string(j, "gateway", ipv4(u->gateway, buf));
+		json_kv_string(j, "address", ipv4(u->addr, buf));
+		json_kv_uint(j, "prefixlen", u->prefixlen);
+		json_kv_uint(j, "sockets", v->counts[i]);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_object_end(j);
+}
+
+int status_show(const char *cgroup, bool json, struct mlb_err *err)
+{
+	static struct view views[MAX_ATTACHMENTS];
+	uint64_t ids[MAX_ATTACHMENTS];
+	char path[PATH_MAX];
+	unsigned n = 0;
+	struct json j;
+
+	if (cgroup) {
+		if (attachment_cgroup_id(cgroup, &ids[0], path, sizeof(path),
+					 err))
+			return -1;
+		if (!loader_is_attached(ids[0])) {
+			mlb_fail(err, "nothing is attached to cgroup %s", path);
+			return ATTACHMENT_NONE;
+		}
+		n = 1;
+	} else {
+		n = loader_list(ids, MAX_ATTACHMENTS);
+	}
+	/* Read everything first so a failure prints nothing half-done. */
+	for (unsigned i = 0; i < n; i++)
+		if (read_view(ids[i], &views[i], err))
+			return -1;
+
+	if (json) {
+		json_init(&j, stdout);
+		json_object_begin(&j);
+		json_key(&j, "attachments");
+		json_array_begin(&j);
+		for (unsigned i = 0; i < n; i++)
+			print_json(&j, &views[i]);
+		json_array_end(&j);
+		json_object_end(&j);
+		return 0;
+	}
+	if (n == 0)
+		printf("nothing attached\n");
+	for (unsigned i = 0; i < n; i++) {
+		if (i)
+			printf("\n");
+		print_text(&views[i]);
+	}
+	return 0;
+}

@@ -1,0 +1,151 @@
+#!/bin/bash
+# test_bad_input.sh - every kind of bad input gets a one-line error that
+# names the problem, a non-zero exit, and changes nothing: the client
+# namespace's rules, routes and nftables, the cgroup's programs and the
+# pins are the same before and after.  Also: a failure part way through
+# attach (routing, BPF) rolls back what was already done.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/tap.sh
+. tests/lib/bed.sh
+
+WORK=$(mktemp -d)
+FAKE_PIN_ROOT=
+cleanup() {
+	[ -n "$FAKE_PIN_ROOT" ] && rm -f /sys/fs/bpf/mlb
+	bed_destroy
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+bed_create
+# An interface with no address, and one with an address but no default
+# route (so no gateway can be found).
+in_cli ip link add noaddr0 type dummy
+in_cli ip link set noaddr0 up
+in_cli ip link add nogw0 type dummy
+in_cli ip link set nogw0 up
+in_cli ip addr add 10.9.0.2/24 dev nogw0
+# The first attach mounts bpffs if needed; do it now so that the
+# snapshots compare like with like.
+"$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1 >/dev/null
+"$MLB" detach --cgroup "$CG"
+bed_snapshot > "$WORK/before"
+
+# refused EXIT_CODE PATTERN WHAT -- CMD...: CMD exits with EXIT_CODE, says
+# one line matching PATTERN, and changes nothing.
+refused() {
+	local code=$1 pattern=$2 what=$3
+	shift 4
+	"$@" > "$WORK/out" 2> "$WORK/err"
+	local rc=$?
+	bed_snapshot > "$WORK/after"
+	if [ "$rc" -eq "$code" ] && [ "$(wc -l < "$WORK/err")" -eq 1 ] &&
+	    grep -qE "$pattern" "$WORK/err" && [ ! -s "$WORK/out" ] &&
+	    diff -q "$WORK/before" "$WORK/after" >/dev/null; then
+		tap_ok "$what: $(cat "$WORK/err")"
+	else
+		tap_fail "$what"
+		echo "#   exit $rc (expected $code), stderr:"
+		sed 's/^/#     /' "$WORK/err"
+		diff -u "$WORK/before" "$WORK/after" | sed 's/^/#   /' | head -20
+	fi
+}
+
+A=("$MLB" attach --netns "$CLI" --cgroup "$CG")
+
+refused 1 'interface "eth9" does not exist' "unknown interface" -- \
+	"${A[@]}" --uplink up0 --uplink eth9
+refused 1 'interface "noaddr0" has no IPv4 address' "interface without IPv4" -- \
+	"${A[@]}" --uplink up0 --uplink noaddr0
+refused 1 'nogw0.*gateway=' "missing gateway" -- \
+	"${A[@]}" --uplink up0 --uplink nogw0
+for w in 0 -1 abc 1001 3x ""; do
+	refused 2 "weight must be an integer from 1 to 1000" "weight \"$w\"" -- \
+		"${A[@]}" --uplink up0 --uplink "up1,weight=$w"
+done
+refused 2 'gateway "300.1.1.1" is not an IPv4 address' "bad gateway" -- \
+	"${A[@]}" --uplink up0 --uplink up1,gateway=300.1.1.1
+refused 2 'unknown key "color"' "unknown uplink key" -- \
+	"${A[@]}" --uplink up0 --uplink up1,color=red
+refused 2 'uplink "up0" is given twice' "duplicate uplink" -- \
+	"${A[@]}" --uplink up0 --uplink up0
+refused 2 'outside --mark-mask' "mark base outside the mask" -- \
+	"${A[@]}" --uplink up0 --uplink up1 --mark-base 0x300
+refused 2 'outside --mark-mask' "marks overflow the mask" -- \
+	"${A[@]}" --uplink up0 --uplink up1 --mark-base 0xff
+refused 2 'mark-mask' "empty mark mask" -- \
+	"${A[@]}" --uplink up0 --uplink up1 --mark-mask 0
+refused 2 '"zz" is not a number' "non-numeric mark" -- \
+	"${A[@]}" --uplink up0 --uplink up1 --mark-base zz
+refused 2 'reserved table 253' "reserved table" -- \
+	"${A[@]}" --uplink up0 --uplink up1 --table-base 252
+refused 2 'table' "table 0" -- \
+	"${A[@]}" --uplink up0 --uplink up1 --table-base 0
+refused 2 'priority' "priority past main" -- \
+	"${A[@]}" --uplink up0 --uplink up1 --priority 32765
+
+in_cli ip route add 10.77.0.0/16 dev up0 table 7101
+bed_snapshot > "$WORK/before"
+refused 1 'table 7101' "table already in use" -- \
+	"${A[@]}" --uplink up0 --uplink up1
+in_cli ip route del 10.77.0.0/16 dev up0 table 7101
+bed_snapshot > "$WORK/before"
+
+refused 1 'No such file or directory' "missing cgroup" -- \
+	"$MLB" attach --netns "$CLI" --cgroup "$CG/nope" --uplink up0 --uplink up1
+refused 1 'not a directory' "cgroup path is a file" -- \
+	"$MLB" attach --netns "$CLI" --cgroup "$CG/cgroup.procs" --uplink up0 --uplink up1
+refused 1 'not a cgroup2 directory' "not a cgroup2 path" -- \
+	"$MLB" attach --netns "$CLI" --cgroup "$WORK" --uplink up0 --uplink up1
+refused 1 'network namespace' "unknown network namespace" -- \
+	"$MLB" attach --netns "$BED_ID-nope" --cgroup "$CG" --uplink up0 --uplink up1
+
+refused 1 'permission denied.*root' "not root" -- \
+	setpriv --reuid=65534 --regid=65534 --clear-groups "${A[@]}" --uplink up0 --uplink up1
+refused 1 'missing CAP_BPF' "without CAP_BPF" -- \
+	setpriv --inh-caps=-bpf,-sys_admin --bounding-set=-bpf,-sys_admin \
+	"${A[@]}" --uplink up0 --uplink up1
+refused 1 'missing CAP_NET_ADMIN' "without CAP_NET_ADMIN" -- \
+	setpriv --inh-caps=-net_admin --bounding-set=-net_admin \
+	"${A[@]}" --uplink up0 --uplink up1
+refused 1 'kernel without BTF' "kernel without BTF" -- \
+	env MLB_KERNEL_BTF=/nonexistent/vmlinux "${A[@]}" --uplink up0 --uplink up1
+# bpffs absent and not mountable (no CAP_SYS_ADMIN), in a private mount
+# namespace so the machine's bpffs is not touched.
+refused 1 'cannot mount bpffs' "bpffs not mountable" -- \
+	unshare -m sh -c 'umount /sys/fs/bpf 2>/dev/null;
+		exec setpriv --inh-caps=-sys_admin --bounding-set=-sys_admin "$@"' \
+	sh "${A[@]}" --uplink up0 --uplink up1
+
+refused 3 'nothing is attached to cgroup' "detach with nothing attached" -- \
+	"$MLB" detach --cgroup "$CG"
+refused 3 'nothing is attached to cgroup' "status of a cgroup with nothing attached" -- \
+	"$MLB" status --cgroup "$CG"
+refused 2 'unknown command "frobnicate"' "unknown command" -- "$MLB" frobnicate
+refused 2 'unknown option "--bogus"' "unknown option" -- \
+	"${A[@]}" --uplink up0 --bogus
+
+# Failures part way through attach undo what was done before them.
+refused 1 '^mlb-bpf: routing: .*203.0.113.99' "unreachable gateway: routing rolled back" -- \
+	"${A[@]}" --uplink up0 --uplink up1,gateway=203.0.113.99
+if [ ! -e /sys/fs/bpf/mlb ]; then
+	# A pinned object where the pin directory should be makes the BPF
+	# step fail after routing and NAT were set up.
+	bpftool map create /sys/fs/bpf/mlb type array key 4 value 4 entries 1 name mlbtest
+	FAKE_PIN_ROOT=1
+	bed_snapshot > "$WORK/before"
+	refused 1 '^mlb-bpf: BPF: ' "pinning fails: routing and NAT rolled back" -- \
+		"${A[@]}" --uplink up0 --uplink up1
+	rm -f /sys/fs/bpf/mlb
+	FAKE_PIN_ROOT=
+else
+	echo "# skipped: pinning failure (/sys/fs/bpf/mlb is in use)"
+fi
+
+# The sanitizer build must give the same answers without a report.
+bed_snapshot > "$WORK/before"
+refused 2 "weight must be" "sanitizer build: bad weight" -- \
+	"$MLB_ASAN" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1,weight=0
+refused 1 'interface "eth9" does not exist' "sanitizer build: unknown interface" -- \
+	"$MLB_ASAN" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink eth9

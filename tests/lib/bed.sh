@@ -1,0 +1,151 @@
+# bed.sh - a two-uplink test bed in network namespaces, sourced by the
+# end-to-end tests, the demo and the benchmark.
+#
+#   client ns  up0 192.0.2.2/24      ---veth---  gw0 192.0.2.1/24     internet ns
+#              up1 198.51.100.2/24   ---veth---  gw1 198.51.100.1/24  (gateways,
+#                                                     198.51.100.50/24 LAN host,
+#                                                srv 203.0.113.10/32 server)
+#
+# The client's main table has a default route via each uplink (metric 100
+# via up0, 200 via up1), so up0 carries everything until mlb-bpf balances.
+# The bed also makes a child cgroup for the balanced processes.  Every
+# name carries the bed's id; bed_destroy removes all of it.
+
+SERVER=203.0.113.10
+LAN_HOST=198.51.100.50
+UP0_ADDR=192.0.2.2
+UP1_ADDR=198.51.100.2
+GW0=192.0.2.1
+GW1=198.51.100.1
+
+bed_cgroup_mount() {
+	awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
+}
+
+# bed_create [NUPLINKS]: namespaces $CLI and $INET, cgroup $CG.
+bed_create() {
+	local n=${1:-2} i
+	BED_ID=${BED_ID:-mlbt$$}
+	CLI=$BED_ID-cli
+	INET=$BED_ID-inet
+	ip netns add "$CLI"
+	ip netns add "$INET"
+	ip -n "$CLI" link set lo up
+	ip -n "$INET" link set lo up
+	for ((i = 0; i < n; i++)); do
+		ip link add "up$i" netns "$CLI" type veth peer name "gw$i" \
+			netns "$INET"
+		ip -n "$CLI" link set "up$i" up
+		ip -n "$INET" link set "gw$i" up
+	done
+	ip -n "$CLI" addr add "$UP0_ADDR/24" dev up0
+	ip -n "$INET" addr add "$GW0/24" dev gw0
+	ip -n "$CLI" addr add "$UP1_ADDR/24" dev up1
+	ip -n "$INET" addr add "$GW1/24" dev gw1
+	ip -n "$INET" addr add "$LAN_HOST/24" dev gw1
+	for ((i = 2; i < n; i++)); do
+		ip -n "$CLI" addr add "10.$((100 + i)).0.2/24" dev "up$i"
+		ip -n "$INET" addr add "10.$((100 + i)).0.1/24" dev "gw$i"
+	done
+	ip link add srv netns "$INET" type dummy
+	ip -n "$INET" link set srv up
+	ip -n "$INET" addr add "$SERVER/32" dev srv
+	ip -n "$CLI" route add default via "$GW0" dev up0 metric 100
+	ip -n "$CLI" route add default via "$GW1" dev up1 metric 200
+	for ((i = 2; i < n; i++)); do
+		ip -n "$CLI" route add default via "10.$((100 + i)).0.1" \
+			dev "up$i" metric $((100 * (i + 1)))
+	done
+	BED_CGROOT=$(bed_cgroup_mount)
+	CG=$BED_CGROOT/$BED_ID
+	mkdir "$CG"
+}
+
+# Kill what runs in the cgroup, detach, remove cgroup and namespaces.
+bed_destroy() {
+	local pid
+	if [ -n "${CG:-}" ] && [ -d "$CG" ]; then
+		"${MLB:-mlb-bpf}" detach --cgroup "$CG" >/dev/null 2>&1
+		for pid in $(cat "$CG/cgroup.procs" 2>/dev/null); do
+			kill -9 "$pid" 2>/dev/null
+		done
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			rmdir "$CG" 2>/dev/null && break
+			sleep 0.2
+		done
+	fi
+	[ -n "${CLI:-}" ] && ip netns pids "$CLI" 2>/dev/null | xargs -r kill -9
+	[ -n "${INET:-}" ] && ip netns pids "$INET" 2>/dev/null | xargs -r kill -9
+	[ -n "${CLI:-}" ] && ip netns del "$CLI" 2>/dev/null
+	[ -n "${INET:-}" ] && ip netns del "$INET" 2>/dev/null
+	return 0
+}
+
+# in_cli CMD...: run in the client namespace, keeping this mount namespace
+# (cgroup2 and bpffs stay where they are; `ip netns exec` would remount).
+in_cli() { nsenter --net="/run/netns/$CLI" "$@"; }
+in_inet() { nsenter --net="/run/netns/$INET" "$@"; }
+
+# in_cgroup CMD...: run in the client namespace as a member of $CG.
+in_cgroup() {
+	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CG" \
+		nsenter --net="/run/netns/$CLI" "$@"
+}
+
+# Count packets per gateway interface in the internet namespace: new TCP
+# connections (SYN) and UDP datagrams to the test ports.
+bed_counters_start() {
+	in_inet nft -f - <<NFT
+table inet mlbtest {
+	counter gw0_syn {}
+	counter gw1_syn {}
+	counter gw0_udp {}
+	counter gw1_udp {}
+	chain input {
+		type filter hook input priority filter; policy accept;
+		iifname "gw0" tcp flags & (syn | ack) == syn counter name gw0_syn
+		iifname "gw1" tcp flags & (syn | ack) == syn counter name gw1_syn
+		iifname "gw0" udp dport 5001 counter name gw0_udp
+		iifname "gw1" udp dport 5001 counter name gw1_udp
+	}
+}
+NFT
+}
+
+bed_counter() {
+	in_inet nft -j list counter inet mlbtest "$1" |
+		jq '.nftables[] | select(.counter) | .counter.packets'
+}
+
+bed_counters_reset() {
+	in_inet nft reset counters table inet mlbtest >/dev/null
+}
+
+# Start a crr server on $SERVER (and the LAN host) in the internet
+# namespace; its per-source counts go to $1 on exit.
+bed_server_start() {
+	local report=$1 proto=${2:-} port=${3:-5000} addr=${4:-$SERVER}
+	in_inet "$CRR" server --listen "$addr:$port" $proto --report "$report" \
+		> "$report.ready" &
+	local pid=$!
+	for _ in $(seq 50); do
+		grep -q ready "$report.ready" 2>/dev/null && break
+		sleep 0.1
+	done
+	echo "$pid"
+}
+
+bed_server_stop() {
+	kill -TERM "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+# Everything a detach must restore, in one text.
+bed_snapshot() {
+	ip -n "$CLI" rule show
+	ip -n "$CLI" route show table all
+	ip netns exec "$CLI" nft list ruleset
+	bpftool cgroup show "$CG"
+	ls -la /sys/fs/bpf/mlb 2>/dev/null | awk '{print $NF}'
+}

@@ -1,0 +1,42 @@
+# tests.mk - test binaries, included by the top-level Makefile.
+#
+# Unit and BPF tests are cmocka programs; the unit tests and a second copy
+# of mlb-bpf are built with AddressSanitizer and UBSan.
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	     -fno-sanitize-recover=all
+ASAN_OBJS := $(patsubst src/%.c,$(BUILD)/asan/%.o,$(LIB_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+BPF_TEST_SRCS := $(wildcard tests/bpf/test_*.c)
+BPF_TEST_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPF_TEST_SRCS))
+TOOLS := $(BUILD)/crr
+
+.PHONY: test-build
+test-build: $(UNIT_BINS) $(BPF_TEST_BINS) $(BUILD)/asan/mlb-bpf $(TOOLS)
+
+$(BUILD)/asan:
+	$(Q)mkdir -p $@
+
+$(BUILD)/asan/%.o: src/%.c $(SKEL) | $(BUILD)/asan
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/asan/mlb-bpf: $(BUILD)/asan/main.o $(ASAN_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(PKG_LIBS) -o $@
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(ASAN_OBJS) | $(BUILD)/tests
+	$(call msg,CC-TEST,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $< $(ASAN_OBJS) $(PKG_LIBS) \
+		-lcmocka -o $@
+
+$(BUILD)/tests/test_%: tests/bpf/test_%.c $(LIB_OBJS) | $(BUILD)/tests
+	$(call msg,CC-TEST,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(LIB_OBJS) $(PKG_LIBS) -lcmocka -o $@
+
+$(BUILD)/crr: bench/crr.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -pthread $< -o $@
+
+-include $(wildcard $(BUILD)/asan/*.d)
