@@ -21,9 +21,9 @@ trap cleanup EXIT
 bed_create
 # An interface with no address, and one with an address but no default
 # route (so no gateway can be found).
-in_cli ip link add noaddr0 type dummy
+in_cli ip link add noaddr0 type veth peer name noaddr1
 in_cli ip link set noaddr0 up
-in_cli ip link add nogw0 type dummy
+in_cli ip link add nogw0 type veth peer name nogw1
 in_cli ip link set nogw0 up
 in_cli ip addr add 10.9.0.2/24 dev nogw0
 # The first attach mounts bpffs if needed; do it now so that the
@@ -127,8 +127,12 @@ refused 2 'unknown option "--bogus"' "unknown option" -- \
 	"${A[@]}" --uplink up0 --bogus
 
 # Failures part way through attach undo what was done before them.
-refused 1 '^mlb-bpf: routing: .*203.0.113.99' "unreachable gateway: routing rolled back" -- \
-	"${A[@]}" --uplink up0 --uplink up1,gateway=203.0.113.99
+# The second uplink's interface is down: its routes fail after the first
+# uplink's table was filled.
+in_cli ip link set nogw0 down
+bed_snapshot > "$WORK/before"
+refused 1 '^mlb-bpf: routing: .*nogw0.*Network is down' "uplink down: routing rolled back" -- \
+	"${A[@]}" --uplink up0 --uplink nogw0,gateway=10.9.0.1
 if [ ! -e /sys/fs/bpf/mlb ]; then
 	# A pinned object where the pin directory should be makes the BPF
 	# step fail after routing and NAT were set up.

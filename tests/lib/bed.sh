@@ -4,7 +4,7 @@
 #   client ns  up0 192.0.2.2/24      ---veth---  gw0 192.0.2.1/24     internet ns
 #              up1 198.51.100.2/24   ---veth---  gw1 198.51.100.1/24  (gateways,
 #                                                     198.51.100.50/24 LAN host,
-#                                                srv 203.0.113.10/32 server)
+#                                                203.0.113.10/32 server on lo)
 #
 # The client's main table has a default route via each uplink (metric 100
 # via up0, 200 via up1), so up0 carries everything until mlb-bpf balances.
@@ -47,9 +47,7 @@ bed_create() {
 		ip -n "$CLI" addr add "10.$((100 + i)).0.2/24" dev "up$i"
 		ip -n "$INET" addr add "10.$((100 + i)).0.1/24" dev "gw$i"
 	done
-	ip link add srv netns "$INET" type dummy
-	ip -n "$INET" link set srv up
-	ip -n "$INET" addr add "$SERVER/32" dev srv
+	ip -n "$INET" addr add "$SERVER/32" dev lo
 	ip -n "$CLI" route add default via "$GW0" dev up0 metric 100
 	ip -n "$CLI" route add default via "$GW1" dev up1 metric 200
 	for ((i = 2; i < n; i++)); do
@@ -125,8 +123,10 @@ bed_counters_reset() {
 # namespace; its per-source counts go to $1 on exit.
 bed_server_start() {
 	local report=$1 proto=${2:-} port=${3:-5000} addr=${4:-$SERVER}
-	in_inet "$CRR" server --listen "$addr:$port" $proto --report "$report" \
-		> "$report.ready" &
+	# nsenter itself (not a shell function) in the background, so $! is
+	# the server: nsenter execs it.
+	nsenter --net="/run/netns/$INET" "$CRR" server --listen "$addr:$port" \
+		$proto --report "$report" > "$report.ready" &
 	local pid=$!
 	for _ in $(seq 50); do
 		grep -q ready "$report.ready" 2>/dev/null && break
@@ -135,9 +135,15 @@ bed_server_start() {
 	echo "$pid"
 }
 
+# The server is not this shell's child (it was started inside $(...)), so
+# wait by polling until it has written its report and gone.
 bed_server_stop() {
 	kill -TERM "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	kill -9 "$1" 2>/dev/null
 	return 0
 }
 

@@ -1,0 +1,469 @@
+/* crr.c - connect/request/response traffic for mlb-bpf's tests and
+ * benchmark: every transaction is a new socket (like netperf TCP_CRR), so
+ * every transaction is one balancing decision.
+ *
+ *   crr server --listen ADDR:PORT [--udp] [--threads N] [--report FILE]
+ *   crr client --connect ADDR:PORT [--udp] [--count N | --duration S]
+ *              [--threads T] [--bind ADDR] [--report] [--rst]
+ *
+ * The server counts requests per peer address and writes them ("ADDR
+ * COUNT" lines) on SIGTERM/SIGINT, or on SIGUSR1 without exiting.  The
+ * client prints "transactions N", "failures N", "seconds S", "rate R" and,
+ * with --report, "local ADDR COUNT" and "mark 0xM COUNT" lines.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_THREADS 64
+#define MAX_KEYS 64		/* distinct addresses / marks tracked */
+
+/* A small counting table: few distinct keys, so a linear scan. */
+struct tally {
+	uint32_t key[MAX_KEYS];
+	uint64_t count[MAX_KEYS];
+	unsigned n;
+};
+
+static void tally_add(struct tally *t, uint32_t key, uint64_t count)
+{
+	for (unsigned i = 0; i < t->n; i++) {
+		if (t->key[i] == key) {
+			t->count[i] += count;
+			return;
+		}
+	}
+	if (t->n < MAX_KEYS) {
+		t->key[t->n] = key;
+		t->count[t->n++] = count;
+	}
+}
+
+static void tally_merge(struct tally *into, const struct tally *from)
+{
+	for (unsigned i = 0; i < from->n; i++)
+		tally_add(into, from->key[i], from->count[i]);
+}
+
+static int parse_addr_port(const char *arg, struct sockaddr_in *sa)
+{
+	char host[64];
+	const char *colon = strrchr(arg, ':');
+	char *end;
+	long port;
+
+	if (!colon || (size_t)(colon - arg) >= sizeof(host))
+		return -1;
+	memcpy(host, arg, (size_t)(colon - arg));
+	host[colon - arg] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535)
+		return -1;
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)port);
+	return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- server ---------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_requested, report_requested;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		report_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+struct server {
+	int fd;
+	bool udp;
+	struct tally peers;	/* per thread */
+};
+
+static void *serve(void *arg)
+{
+	struct server *s = arg;
+	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+	char byte;
+
+	while (!stop_requested) {
+		struct sockaddr_in peer;
+		socklen_t len = sizeof(peer);
+
+		/* Wake up now and then to see a signal's flag. */
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		if (s->udp) {
+			ssize_t r = recvfrom(s->fd, &byte, 1, MSG_DONTWAIT,
+					     (struct sockaddr *)&peer, &len);
+			if (r < 0)
+				continue;
+			sendto(s->fd, &byte, 1, 0, (struct sockaddr *)&peer,
+			       len);
+		} else {
+			int c = accept4(s->fd, (struct sockaddr *)&peer, &len,
+					SOCK_NONBLOCK);
+			if (c < 0)
+				continue;
+			struct pollfd cp = { .fd = c, .events = POLLIN };
+
+			if (poll(&cp, 1, 2000) > 0 && read(c, &byte, 1) == 1 &&
+			    write(c, &byte, 1) == 1) {
+				/* served */
+			}
+			close(c);
+		}
+		tally_add(&s->peers, peer.sin_addr.s_addr, 1);
+	}
+	return NULL;
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+	uint32_t x = ntohl(*(const uint32_t *)a), y = ntohl(*(const uint32_t *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+static void write_report(const char *path, struct server *servers, int n)
+{
+	struct tally all = { 0 };
+	uint32_t keys[MAX_KEYS];
+	FILE *f = path ? fopen(path, "w") : stdout;
+
+	if (!f) {
+		fprintf(stderr, "crr: %s: %s\n", path, strerror(errno));
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		tally_merge(&all, &servers[i].peers);
+	memcpy(keys, all.key, sizeof(keys));
+	qsort(keys, all.n, sizeof(keys[0]), compare_keys);
+	for (unsigned i = 0; i < all.n; i++) {
+		char addr[INET_ADDRSTRLEN];
+
+		for (unsigned j = 0; j < all.n; j++)
+			if (all.key[j] == keys[i])
+				fprintf(f, "%s %llu\n",
+					inet_ntop(AF_INET, &keys[i], addr,
+						  sizeof(addr)),
+					(unsigned long long)all.count[j]);
+	}
+	if (path)
+		fclose(f);
+	else
+		fflush(f);
+}
+
+static int run_server(const struct sockaddr_in *listen_at, bool udp,
+		      int threads, const char *report)
+{
+	static struct server servers[MAX_THREADS];
+	pthread_t tids[MAX_THREADS];
+	struct sigaction sa = { .sa_handler = on_signal };
+	int one = 1, fd;
+
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK,
+		    0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (const struct sockaddr *)listen_at, sizeof(*listen_at)) ||
+	    (!udp && listen(fd, 4096))) {
+		fprintf(stderr, "crr: listen: %s\n", strerror(errno));
+		return 1;
+	}
+	for (int i = 0; i < threads; i++) {
+		servers[i].fd = fd;
+		servers[i].udp = udp;
+		pthread_create(&tids[i], NULL, serve, &servers[i]);
+	}
+	printf("ready\n");
+	fflush(stdout);
+	while (!stop_requested) {
+		usleep(50000);
+		if (report_requested) {
+			report_requested = 0;
+			write_report(report, servers, threads);
+		}
+	}
+	for (int i = 0; i < threads; i++)
+		pthread_join(tids[i], NULL);
+	write_report(report, servers, threads);
+	close(fd);
+	return 0;
+}
+
+/* ---- client ---------------------------------------------------------- */
+
+struct client {
+	struct sockaddr_in server;
+	struct sockaddr_in bind_to;
+	bool udp, bind, rst;
+	uint64_t count;		/* transactions for this thread, 0: by time */
+	double deadline;
+	uint64_t done, failed;
+	struct tally locals, marks;
+	char first_error[160];
+};
+
+static void note_error(struct client *c, const char *what)
+{
+	char addr[INET_ADDRSTRLEN];
+
+	c->failed++;
+	if (c->first_error[0])
+		return;
+	snprintf(c->first_error, sizeof(c->first_error), "%s %s:%u: %s", what,
+		 inet_ntop(AF_INET, &c->server.sin_addr, addr, sizeof(addr)),
+		 ntohs(c->server.sin_port), strerror(errno));
+}
+
+/* One transaction on a new socket; true on success. */
+static bool transact(struct client *c)
+{
+	struct sockaddr_in local;
+	socklen_t len = sizeof(local);
+	struct timeval timeout = { .tv_sec = 1 };
+	uint32_t mark = 0;
+	socklen_t mlen = sizeof(mark);
+	char byte = 'x';
+	bool ok = false;
+	int fd;
+
+	fd = socket(AF_INET, c->udp ? SOCK_DGRAM : SOCK_STREAM, 0);
+	if (fd < 0) {
+		note_error(c, "socket");
+		return false;
+	}
+	getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &mlen);
+	tally_add(&c->marks, mark, 1);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+	if (c->bind && bind(fd, (struct sockaddr *)&c->bind_to,
+			    sizeof(c->bind_to))) {
+		note_error(c, "bind");
+		goto out;
+	}
+	if (connect(fd, (struct sockaddr *)&c->server, sizeof(c->server))) {
+		note_error(c, "connect");
+		goto out;
+	}
+	if (getsockname(fd, (struct sockaddr *)&local, &len) == 0)
+		tally_add(&c->locals, local.sin_addr.s_addr, 1);
+	if (write(fd, &byte, 1) != 1) {
+		note_error(c, "send to");
+		goto out;
+	}
+	if (read(fd, &byte, 1) != 1) {
+		note_error(c, "reply from");
+		goto out;
+	}
+	ok = true;
+out:
+	if (c->rst) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(fd);
+	return ok;
+}
+
+static void *client_thread(void *arg)
+{
+	struct client *c = arg;
+
+	while (c->count ? c->done < c->count : now() < c->deadline) {
+		transact(c);
+		c->done++;
+	}
+	return NULL;
+}
+
+static void print_tally(const char *label, const struct tally *t, bool addr)
+{
+	for (unsigned i = 0; i < t->n; i++) {
+		char buf[INET_ADDRSTRLEN];
+
+		if (addr)
+			printf("%s %s %llu\n", label,
+			       inet_ntop(AF_INET, &t->key[i], buf, sizeof(buf)),
+			       (unsigned long long)t->count[i]);
+		else
+			printf("%s 0x%x %llu\n", label, t->key[i],
+			       (unsigned long long)t->count[i]);
+	}
+}
+
+static int run_client(struct client *proto, uint64_t count, double duration,
+		      int threads, bool report)
+{
+	static struct client clients[MAX_THREADS];
+	pthread_t tids[MAX_THREADS];
+	struct tally locals = { 0 }, marks = { 0 };
+	uint64_t done = 0, failed = 0;
+	const char *error = NULL;
+	double start = now(), seconds;
+
+	for (int i = 0; i < threads; i++) {
+		clients[i] = *proto;
+		clients[i].count = count ? count / threads +
+				   ((uint64_t)i < count % threads) : 0;
+		clients[i].deadline = start + duration;
+		pthread_create(&tids[i], NULL, client_thread, &clients[i]);
+	}
+	for (int i = 0; i < threads; i++) {
+		pthread_join(tids[i], NULL);
+		done += clients[i].done;
+		failed += clients[i].failed;
+		tally_merge(&locals, &clients[i].locals);
+		tally_merge(&marks, &clients[i].marks);
+		if (!error && clients[i].first_error[0])
+			error = clients[i].first_error;
+	}
+	seconds = now() - start;
+	printf("transactions %llu\nfailures %llu\nseconds %.3f\nrate %.1f\n",
+	       (unsigned long long)done, (unsigned long long)failed, seconds,
+	       seconds > 0 ? (double)done / seconds : 0.0);
+	if (report) {
+		print_tally("local", &locals, true);
+		print_tally("mark", &marks, false);
+	}
+	if (error)
+		fprintf(stderr, "crr: %s (%llu failures)\n", error,
+			(unsigned long long)failed);
+	return failed ? 1 : 0;
+}
+
+/* ---- command line ---------------------------------------------------- */
+
+static const char usage[] =
+"Usage: crr server --listen ADDR:PORT [--udp] [--threads N] [--report FILE]\n"
+"       crr client --connect ADDR:PORT [--udp] [--count N | --duration S]\n"
+"                  [--threads T] [--bind ADDR] [--report] [--rst]\n"
+"\n"
+"Connect/request/response traffic: each transaction is a new socket, one\n"
+"byte each way.  The server counts requests per peer address and writes\n"
+"them on SIGTERM (or SIGUSR1).  The client prints transactions, failures,\n"
+"seconds and rate, and with --report the local addresses and socket marks\n"
+"it got.  Exit status: 0 ok, 1 some transaction failed, 2 bad usage.\n";
+
+static int bad_usage(const char *msg, const char *arg)
+{
+	fprintf(stderr, "crr: %s%s%s\n", msg, arg ? " " : "", arg ? arg : "");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "connect", required_argument, NULL, 'c' },
+		{ "udp", no_argument, NULL, 'u' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "report", optional_argument, NULL, 'r' },
+		{ "rst", no_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct client proto = { 0 };
+	const char *mode, *report_file = NULL, *addr = NULL;
+	bool report = false;
+	uint64_t count = 0;
+	double duration = 0;
+	int threads = 1, c;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	mode = argv[1];
+	if (strcmp(mode, "server") && strcmp(mode, "client"))
+		return bad_usage("unknown mode", mode);
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+		case 'c':
+			addr = optarg;
+			break;
+		case 'u':
+			proto.udp = true;
+			break;
+		case 't':
+			threads = atoi(optarg);
+			if (threads < 1 || threads > MAX_THREADS)
+				return bad_usage("--threads must be 1..64", NULL);
+			break;
+		case 'n':
+			count = strtoull(optarg, NULL, 10);
+			break;
+		case 'd':
+			duration = atof(optarg);
+			break;
+		case 'b':
+			proto.bind = true;
+			proto.bind_to.sin_family = AF_INET;
+			if (inet_pton(AF_INET, optarg,
+				      &proto.bind_to.sin_addr) != 1)
+				return bad_usage("bad --bind address", optarg);
+			break;
+		case 'r':
+			report = true;
+			if (optarg)
+				report_file = optarg;
+			else if (optind < argc && argv[optind][0] != '-' &&
+				 !strcmp(mode, "server"))
+				report_file = argv[optind++];
+			break;
+		case 'R':
+			proto.rst = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (!addr || parse_addr_port(addr, &proto.server))
+		return bad_usage("give an IPv4 ADDR:PORT with --listen or "
+				 "--connect", addr);
+	if (!strcmp(mode, "server"))
+		return run_server(&proto.server, proto.udp, threads,
+				  report_file);
+	if (!count && duration <= 0)
+		return bad_usage("give --count N or --duration SECONDS", NULL);
+	return run_client(&proto, count, duration, threads, report);
+}
