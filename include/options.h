@@ -38,8 +38,8 @@ int mlb_check_duplicates(const struct mlb_uplink_spec *specs, unsigned n,
 			 struct mlb_err *err);
 
 /* Mark arithmetic.  Uplink i gets mark_base + i * step, where step is the
- * lowest set bit of mask.  All marks must be non-zero, inside the mask, and
- * base must be a multiple of step.  Fills marks[0..n). */
+ * lowest set bit of mask.  All marks must be non-zero and inside the mask
+ * (so base is a multiple of step).  Fills marks[0..n). */
 int mlb_assign_marks(uint32_t mark_base, uint32_t mark_mask, unsigned n,
 		     uint32_t *marks, struct mlb_err *err);
 

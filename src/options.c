@@ -153,10 +153,6 @@ int mlb_assign_marks(uint32_t mark_base, uint32_t mark_mask, unsigned n,
 	if (mark_base & ~mark_mask)
 		return mlb_fail(err, "--mark-base 0x%x is outside "
 				"--mark-mask 0x%x", mark_base, mark_mask);
-	if (mark_base % step)
-		return mlb_fail(err, "--mark-base 0x%x is not a multiple of "
-				"0x%x, the lowest bit of --mark-mask 0x%x",
-				mark_base, step, mark_mask);
 	last = mark_base + (uint64_t)(n ? n - 1 : 0) * step;
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t mark = mark_base + (uint64_t)i * step;

@@ -1,0 +1,209 @@
+/* test_options.c - uplink specs, numbers, mark arithmetic, tables and
+ * priorities: what is accepted, and what each refusal says. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <cmocka.h>
+
+#include "options.h"
+
+static struct mlb_err err;
+
+#define assert_error_says(text) \
+	assert_non_null(strstr(err.msg, (text)))
+
+static void test_uplink_plain(void **state)
+{
+	struct mlb_uplink_spec u;
+
+	(void)state;
+	assert_int_equal(mlb_parse_uplink("eth0", &u, &err), 0);
+	assert_string_equal(u.ifname, "eth0");
+	assert_int_equal(u.weight, 1);
+	assert_false(u.has_gateway);
+}
+
+static void test_uplink_with_keys_in_any_order(void **state)
+{
+	struct mlb_uplink_spec u;
+	struct in_addr gw;
+
+	(void)state;
+	inet_pton(AF_INET, "10.25.0.254", &gw);
+	assert_int_equal(mlb_parse_uplink("eth1,weight=3,gateway=10.25.0.254",
+					  &u, &err), 0);
+	assert_string_equal(u.ifname, "eth1");
+	assert_int_equal(u.weight, 3);
+	assert_true(u.has_gateway);
+	assert_int_equal(u.gateway.s_addr, gw.s_addr);
+	assert_int_equal(mlb_parse_uplink("wlan0,gateway=10.25.0.254,weight=1000",
+					  &u, &err), 0);
+	assert_int_equal(u.weight, 1000);
+	assert_int_equal(u.gateway.s_addr, gw.s_addr);
+}
+
+static void test_uplink_bad_weights(void **state)
+{
+	const char *bad[] = { "0", "-1", "abc", "1001", "3x", "", "+3", " 3",
+			      "99999999999999999999" };
+	struct mlb_uplink_spec u;
+	char arg[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(arg, sizeof(arg), "eth0,weight=%s", bad[i]);
+		assert_int_equal(mlb_parse_uplink(arg, &u, &err), -1);
+		assert_error_says("weight must be an integer from 1 to 1000");
+		assert_error_says(arg);
+	}
+}
+
+static void test_uplink_bad_specs(void **state)
+{
+	struct mlb_uplink_spec u;
+
+	(void)state;
+	assert_int_equal(mlb_parse_uplink("eth0,foo=1", &u, &err), -1);
+	assert_error_says("unknown key \"foo\"");
+	assert_int_equal(mlb_parse_uplink("eth0,gateway=1.2.3", &u, &err), -1);
+	assert_error_says("gateway \"1.2.3\" is not an IPv4 address");
+	assert_int_equal(mlb_parse_uplink("eth0,gateway=2001:db8::1", &u, &err),
+			 -1);
+	assert_error_says("not an IPv4 address");
+	assert_int_equal(mlb_parse_uplink("eth0,weight=2,weight=3", &u, &err),
+			 -1);
+	assert_error_says("weight is given twice");
+	assert_int_equal(mlb_parse_uplink("", &u, &err), -1);
+	assert_error_says("not an interface name");
+	assert_int_equal(mlb_parse_uplink(",weight=2", &u, &err), -1);
+	assert_int_equal(mlb_parse_uplink("averyveryverylongname0", &u, &err),
+			 -1);
+	assert_int_equal(mlb_parse_uplink("eth0,", &u, &err), -1);
+	assert_int_equal(mlb_parse_uplink("eth0,weight", &u, &err), -1);
+	assert_error_says("not key=value");
+}
+
+static void test_duplicates(void **state)
+{
+	struct mlb_uplink_spec u[3];
+
+	(void)state;
+	mlb_parse_uplink("eth0", &u[0], &err);
+	mlb_parse_uplink("eth1", &u[1], &err);
+	mlb_parse_uplink("eth0,weight=2", &u[2], &err);
+	assert_int_equal(mlb_check_duplicates(u, 2, &err), 0);
+	assert_int_equal(mlb_check_duplicates(u, 3, &err), -1);
+	assert_error_says("uplink \"eth0\" is given twice");
+}
+
+static void test_numbers(void **state)
+{
+	uint32_t v;
+
+	(void)state;
+	assert_int_equal(mlb_parse_u32("7100", "--table-base", &v, &err), 0);
+	assert_int_equal(v, 7100);
+	assert_int_equal(mlb_parse_u32("0xff", "--mark-mask", &v, &err), 0);
+	assert_int_equal(v, 0xff);
+	assert_int_equal(mlb_parse_u32("4294967295", "--x", &v, &err), 0);
+	assert_int_equal(v, 4294967295u);
+	assert_int_equal(mlb_parse_u32("4294967296", "--x", &v, &err), -1);
+	assert_error_says("out of range");
+	assert_int_equal(mlb_parse_u32("zz", "--mark-base", &v, &err), -1);
+	assert_error_says("--mark-base \"zz\" is not a number");
+	assert_int_equal(mlb_parse_u32("-1", "--x", &v, &err), -1);
+	assert_int_equal(mlb_parse_u32("", "--x", &v, &err), -1);
+	assert_int_equal(mlb_parse_u32("0x", "--x", &v, &err), -1);
+	assert_int_equal(mlb_parse_u32("12 ", "--x", &v, &err), -1);
+}
+
+static void test_marks(void **state)
+{
+	uint32_t m[MLB_MAX_UPLINKS];
+
+	(void)state;
+	assert_int_equal(mlb_assign_marks(0x10, 0xff, 3, m, &err), 0);
+	assert_int_equal(m[0], 0x10);
+	assert_int_equal(m[1], 0x11);
+	assert_int_equal(m[2], 0x12);
+	/* Step is the lowest bit of the mask. */
+	assert_int_equal(mlb_assign_marks(0x100000, 0xf00000, 2, m, &err), 0);
+	assert_int_equal(m[1], 0x200000);
+	/* 64 uplinks fit the default mask. */
+	assert_int_equal(mlb_assign_marks(0x10, 0xff, 64, m, &err), 0);
+	assert_int_equal(m[63], 0x4f);
+}
+
+static void test_bad_marks(void **state)
+{
+	uint32_t m[MLB_MAX_UPLINKS];
+
+	(void)state;
+	assert_int_equal(mlb_assign_marks(0x300, 0xff, 2, m, &err), -1);
+	assert_error_says("--mark-base 0x300 is outside --mark-mask 0xff");
+	assert_int_equal(mlb_assign_marks(0xff, 0xff, 2, m, &err), -1);
+	assert_error_says("2 uplinks need marks up to 0x100, outside "
+			  "--mark-mask 0xff");
+	assert_int_equal(mlb_assign_marks(0x10, 0, 2, m, &err), -1);
+	assert_error_says("--mark-mask must not be 0");
+	assert_int_equal(mlb_assign_marks(0, 0xff, 2, m, &err), -1);
+	assert_error_says("--mark-base must not be 0");
+	assert_int_equal(mlb_assign_marks(0x110000, 0xf00000, 2, m, &err), -1);
+	assert_int_equal(mlb_assign_marks(0xf0000000, 0xf0000000, 2, m, &err),
+			 -1);
+	assert_error_says("outside --mark-mask");
+}
+
+static void test_tables(void **state)
+{
+	uint32_t t[MLB_MAX_UPLINKS];
+
+	(void)state;
+	assert_int_equal(mlb_assign_tables(7100, 2, t, &err), 0);
+	assert_int_equal(t[0], 7100);
+	assert_int_equal(t[1], 7101);
+	assert_int_equal(mlb_assign_tables(1, 2, t, &err), 0);
+	assert_int_equal(mlb_assign_tables(256, 64, t, &err), 0);
+	assert_int_equal(mlb_assign_tables(252, 2, t, &err), -1);
+	assert_error_says("tables 252..253 include reserved table 253 (default)");
+	assert_int_equal(mlb_assign_tables(254, 1, t, &err), -1);
+	assert_error_says("(main)");
+	assert_int_equal(mlb_assign_tables(0, 2, t, &err), -1);
+	assert_error_says("reserved table 0");
+	assert_int_equal(mlb_assign_tables(0xfffffffe, 2, t, &err), -1);
+	assert_error_says("largest table id");
+}
+
+static void test_priority(void **state)
+{
+	(void)state;
+	assert_int_equal(mlb_check_priority(7100, &err), 0);
+	assert_int_equal(mlb_check_priority(1, &err), 0);
+	assert_int_equal(mlb_check_priority(32763, &err), 0);
+	assert_int_equal(mlb_check_priority(32764, &err), -1);
+	assert_error_says("no room for 3 rules before main (32766)");
+	assert_int_equal(mlb_check_priority(0, &err), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_uplink_plain),
+		cmocka_unit_test(test_uplink_with_keys_in_any_order),
+		cmocka_unit_test(test_uplink_bad_weights),
+		cmocka_unit_test(test_uplink_bad_specs),
+		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_marks),
+		cmocka_unit_test(test_bad_marks),
+		cmocka_unit_test(test_tables),
+		cmocka_unit_test(test_priority),
+	};
+
+	return cmocka_run_group_tests_name("options", tests, NULL, NULL);
+}
