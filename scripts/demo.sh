@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 WORK=$(mktemp -d)
 cleanup() {
-	[ -n "${SRV:-}" ] && bed_server_stop "$SRV"
+	if [ -n "${SRV:-}" ]; then bed_server_stop "$SRV"; fi
 	bed_destroy
 	rm -rf "$WORK"
 }

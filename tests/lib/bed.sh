@@ -60,22 +60,27 @@ bed_create() {
 }
 
 # Kill what runs in the cgroup, detach, remove cgroup and namespaces.
+# Safe under `set -e`: every step may find its object already gone.
 bed_destroy() {
 	local pid
 	if [ -n "${CG:-}" ] && [ -d "$CG" ]; then
-		"${MLB:-mlb-bpf}" detach --cgroup "$CG" >/dev/null 2>&1
+		"${MLB:-mlb-bpf}" detach --cgroup "$CG" >/dev/null 2>&1 || true
 		for pid in $(cat "$CG/cgroup.procs" 2>/dev/null); do
-			kill -9 "$pid" 2>/dev/null
+			kill -9 "$pid" 2>/dev/null || true
 		done
 		for _ in 1 2 3 4 5 6 7 8 9 10; do
 			rmdir "$CG" 2>/dev/null && break
 			sleep 0.2
 		done
 	fi
-	[ -n "${CLI:-}" ] && ip netns pids "$CLI" 2>/dev/null | xargs -r kill -9
-	[ -n "${INET:-}" ] && ip netns pids "$INET" 2>/dev/null | xargs -r kill -9
-	[ -n "${CLI:-}" ] && ip netns del "$CLI" 2>/dev/null
-	[ -n "${INET:-}" ] && ip netns del "$INET" 2>/dev/null
+	if [ -n "${CLI:-}" ]; then
+		ip netns pids "$CLI" 2>/dev/null | xargs -r kill -9 || true
+		ip netns del "$CLI" 2>/dev/null || true
+	fi
+	if [ -n "${INET:-}" ]; then
+		ip netns pids "$INET" 2>/dev/null | xargs -r kill -9 || true
+		ip netns del "$INET" 2>/dev/null || true
+	fi
 	return 0
 }
 
@@ -138,12 +143,12 @@ bed_server_start() {
 # The server is not this shell's child (it was started inside $(...)), so
 # wait by polling until it has written its report and gone.
 bed_server_stop() {
-	kill -TERM "$1" 2>/dev/null
+	kill -TERM "$1" 2>/dev/null || true
 	for _ in $(seq 100); do
 		kill -0 "$1" 2>/dev/null || return 0
 		sleep 0.05
 	done
-	kill -9 "$1" 2>/dev/null
+	kill -9 "$1" 2>/dev/null || true
 	return 0
 }
 
