@@ -4,6 +4,7 @@
 #   make test       install missing dependencies, build, run every test
 #   make demo       two-uplink namespace bed: attach, traffic, status, detach
 #   make bench      compare with no balancing, iptables, nftables and ECMP
+#                   (BENCH_ARGS="--rounds 9 --duration 3" for a longer run)
 #   make deps       install the Debian packages mlb-bpf needs
 #   make install    install binary and man page under $(PREFIX)
 #   make V=1        show full commands
@@ -41,7 +42,7 @@ LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 SKEL     := $(BUILD)/mlb.skel.h
 BIN      := $(BUILD)/mlb-bpf
 
-.PHONY: all test demo bench deps install uninstall clean check-deps man
+.PHONY: all test demo bench deps install uninstall clean check-deps
 all: $(BIN) $(BUILD)/mlb-bpf.8
 
 $(BUILD) $(BUILD)/obj $(BUILD)/tests:
@@ -96,3 +97,7 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+bench: check-deps
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/crr
+	$(Q)bench/run.sh $(BENCH_ARGS)

@@ -5,7 +5,10 @@
  *   crr server --listen ADDR:PORT [--udp] [--threads N] [--report FILE]
  *   crr client --connect ADDR:PORT [--udp] [--count N | --duration S]
  *              [--threads T] [--bind ADDR] [--report] [--rst]
+ *   crr sockets --count N [--threads T]
  *
+ * `sockets` only creates and closes sockets (the balancing decision and
+ * nothing else) and prints the marks they got: "mark 0xM COUNT".
  * The server counts requests per peer address and writes them ("ADDR
  * COUNT" lines) on SIGTERM/SIGINT, or on SIGUSR1 without exiting.  The
  * client prints "transactions N", "failures N", "seconds S", "rate R" and,
@@ -363,12 +366,61 @@ static int run_client(struct client *proto, uint64_t count, double duration,
 	return failed ? 1 : 0;
 }
 
+/* ---- sockets only ----------------------------------------------------- */
+
+struct creator {
+	uint64_t count;
+	struct tally marks;
+};
+
+static void *create_sockets(void *arg)
+{
+	struct creator *c = arg;
+
+	for (uint64_t i = 0; i < c->count; i++) {
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+		uint32_t mark = 0;
+		socklen_t len = sizeof(mark);
+
+		if (fd < 0)
+			continue;
+		getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &len);
+		tally_add(&c->marks, mark, 1);
+		close(fd);
+	}
+	return NULL;
+}
+
+static int run_sockets(uint64_t count, int threads)
+{
+	static struct creator creators[MAX_THREADS];
+	pthread_t tids[MAX_THREADS];
+	struct tally marks = { 0 };
+	double start = now(), seconds;
+
+	for (int i = 0; i < threads; i++) {
+		creators[i].count = count / threads +
+				    ((uint64_t)i < count % threads);
+		pthread_create(&tids[i], NULL, create_sockets, &creators[i]);
+	}
+	for (int i = 0; i < threads; i++) {
+		pthread_join(tids[i], NULL);
+		tally_merge(&marks, &creators[i].marks);
+	}
+	seconds = now() - start;
+	printf("sockets %llu\nseconds %.3f\n", (unsigned long long)count,
+	       seconds);
+	print_tally("mark", &marks, false);
+	return 0;
+}
+
 /* ---- command line ---------------------------------------------------- */
 
 static const char usage[] =
 "Usage: crr server --listen ADDR:PORT [--udp] [--threads N] [--report FILE]\n"
 "       crr client --connect ADDR:PORT [--udp] [--count N | --duration S]\n"
 "                  [--threads T] [--bind ADDR] [--report] [--rst]\n"
+"       crr sockets --count N [--threads T]\n"
 "\n"
 "Connect/request/response traffic: each transaction is a new socket, one\n"
 "byte each way.  The server counts requests per peer address and writes\n"
@@ -409,7 +461,8 @@ int main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	mode = argv[1];
-	if (strcmp(mode, "server") && strcmp(mode, "client"))
+	if (strcmp(mode, "server") && strcmp(mode, "client") &&
+	    strcmp(mode, "sockets"))
 		return bad_usage("unknown mode", mode);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -456,6 +509,11 @@ int main(int argc, char **argv)
 		default:
 			return 2;
 		}
+	}
+	if (!strcmp(mode, "sockets")) {
+		if (!count)
+			return bad_usage("give --count N", NULL);
+		return run_sockets(count, threads);
 	}
 	if (!addr || parse_addr_port(addr, &proto.server))
 		return bad_usage("give an IPv4 ADDR:PORT with --listen or "

@@ -138,7 +138,8 @@ int mlb_sock_create(struct bpf_sock *sk)
 	mark = cfg->marks[uplink & (MLB_MAX_UPLINKS - 1)];
 	sk->mark = mark;
 	count_socket(uplink);
-	remember_choice(sk, uplink, mark);
+	if (cfg->flags & MLB_F_RECORD_SOCKETS)
+		remember_choice(sk, uplink, mark);
 	return 1;	/* always allow the socket */
 }
 

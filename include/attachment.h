@@ -24,6 +24,7 @@ struct attach_request {
 	uint32_t table_base;
 	uint32_t priority;
 	bool masquerade;
+	bool record_sockets;
 };
 
 /* Check, resolve and set up everything; on failure nothing is left (and a

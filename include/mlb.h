@@ -18,10 +18,14 @@
  * greatest common divisor (64 uplinks x weight 1000 = 64000 fits). */
 #define MLB_MAX_SLOTS 65536
 
+/* mlb_config.flags */
+#define MLB_F_RECORD_SOCKETS 0x1	/* keep a sk_uplink record per socket */
+
 /* Settings the program reads for every socket (map "settings", one entry). */
 struct mlb_config {
 	__u32 active_table;		/* 0 or 1: which slot table is live */
 	__u32 nuplinks;
+	__u32 flags;			/* MLB_F_* */
 	__u32 marks[MLB_MAX_UPLINKS];	/* fwmark written to sk->mark */
 };
 
@@ -39,7 +43,9 @@ struct mlb_cursor {
 };
 
 /* What the program decided for one socket (map "sk_uplink", socket
- * storage). */
+ * storage), with --record-sockets.  Off by default: creating the storage
+ * costs several times the rest of the program, and the socket's mark
+ * already says which uplink it has. */
 struct mlb_sk_choice {
 	__u32 uplink;
 	__u32 mark;

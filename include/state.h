@@ -55,6 +55,7 @@ struct mlb_state {
 	__u32 priority;			/* first of the three rule priorities */
 	__u32 installed;		/* MLB_INSTALLED_* */
 	__u32 masquerade;		/* 1 unless --no-masquerade */
+	__u32 record_sockets;		/* 1 with --record-sockets */
 	char nft_table[64];		/* "" when no NAT */
 	struct mlb_state_uplink uplinks[MLB_MAX_UPLINKS];
 };

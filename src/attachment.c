@@ -121,6 +121,7 @@ static int validate_request(const struct attach_request *req,
 	state->table_base = req->table_base;
 	state->priority = req->priority;
 	state->masquerade = req->masquerade;
+	state->record_sockets = req->record_sockets;
 	state->attached_at = (uint64_t)time(NULL);
 	for (unsigned i = 0; i < req->nuplinks; i++) {
 		struct mlb_state_uplink *u = &state->uplinks[i];

@@ -95,8 +95,11 @@ static int remove_pin_dir(const char *dir)
 static int write_settings(struct mlb_bpf *skel, const struct mlb_state *state,
 			  struct mlb_err *err)
 {
-	struct mlb_config cfg = { .active_table = 0,
-				  .nuplinks = state->nuplinks };
+	struct mlb_config cfg = {
+		.active_table = 0,
+		.nuplinks = state->nuplinks,
+		.flags = state->record_sockets ? MLB_F_RECORD_SOCKETS : 0,
+	};
 	__u32 key = 0;
 
 	for (unsigned i = 0; i < state->nuplinks; i++)

@@ -78,6 +78,8 @@ static void print_text(const struct view *v)
 		printf("  masquerade  nftables table ip %s\n", s->nft_table);
 	else
 		printf("  masquerade  off\n");
+	printf("  records     %s\n", s->record_sockets ?
+	       "per-socket uplink records in map sk_uplink" : "off");
 	printf("  %-15s %-10s %-6s %-7s %-15s %-18s %s\n", "UPLINK", "MARK",
 	       "TABLE", "WEIGHT", "GATEWAY", "ADDRESS", "SOCKETS");
 	for (unsigned i = 0; i < s->nuplinks; i++) {
@@ -120,6 +122,7 @@ static void print_json(struct json *j, const struct view *v)
 	json_kv_uint(j, "table_base", s->table_base);
 	json_kv_uint(j, "priority", s->priority);
 	json_kv_bool(j, "masquerade", s->masquerade);
+	json_kv_bool(j, "record_sockets", s->record_sockets);
 	json_kv_string(j, "nft_table", s->nft_table);
 	json_kv_uint(j, "sockets", v->total);
 	json_key(j, "uplinks");

@@ -63,7 +63,10 @@ static void make_cgroup(struct test_cgroup *cg, const char *path)
 	close(fd);
 }
 
-/* Attach with n uplinks, marks base + i, and these weights. */
+/* Attach with n uplinks, marks base + i, these weights, and per-socket
+ * records (sk_uplink) unless told otherwise. */
+static bool record_sockets = true;
+
 static void attach(struct test_cgroup *cg, uint32_t mark_base,
 		   const unsigned *weights, unsigned n)
 {
@@ -73,6 +76,7 @@ static void attach(struct test_cgroup *cg, uint32_t mark_base,
 		.cgroup_id = cg->id,
 		.mark_base = mark_base,
 		.mark_mask = 0xff,
+		.record_sockets = record_sockets,
 	};
 	struct mlb_err err = {};
 	int fd = open(cg->path, O_RDONLY | O_DIRECTORY);
@@ -201,6 +205,7 @@ static int teardown(void **state)
 static int after_each(void **state)
 {
 	(void)state;
+	record_sockets = true;
 	detach(&inner);
 	detach(&outer);
 	return 0;
@@ -317,6 +322,26 @@ static void test_weights_change_with_one_flip(void **state)
 		assert_int_equal(seen[i].mark, 0x11);
 }
 
+/* Without --record-sockets: marks and counters, but no socket storage. */
+static void test_no_records_by_default(void **state)
+{
+	static struct socket_seen seen[MAX_SOCKETS];
+	const unsigned weights[] = { 1, 1 };
+	uint64_t counts[2];
+
+	(void)state;
+	record_sockets = false;
+	attach(&outer, 0x10, weights, 2);
+	make_sockets(&outer, AF_INET, SOCK_STREAM, 20, seen);
+	for (unsigned i = 0; i < 20; i++) {
+		assert_int_equal(seen[i].mark, 0x10 + i % 2);
+		assert_false(seen[i].has_choice);
+	}
+	read_counts(&outer, 2, counts);
+	assert_int_equal(counts[0], 10);
+	assert_int_equal(counts[1], 10);
+}
+
 /* Detach removes the program: new sockets get no mark, pins are gone. */
 static void test_detach_stops_marking(void **state)
 {
@@ -371,6 +396,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_ipv6_sockets_untouched,
 					  after_each),
 		cmocka_unit_test_teardown(test_weights_change_with_one_flip,
+					  after_each),
+		cmocka_unit_test_teardown(test_no_records_by_default,
 					  after_each),
 		cmocka_unit_test_teardown(test_detach_stops_marking,
 					  after_each),
