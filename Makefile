@@ -91,9 +91,12 @@ demo: check-deps
 install: all
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/mlb-bpf
 	install -D -m 0644 $(BUILD)/mlb-bpf.8 $(DESTDIR)$(PREFIX)/share/man/man8/mlb-bpf.8
+	install -D -m 0644 systemd/mlb-bpf-watch.service \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/mlb-bpf-watch.service
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/mlb-bpf $(DESTDIR)$(PREFIX)/share/man/man8/mlb-bpf.8
+	rm -f $(DESTDIR)$(PREFIX)/sbin/mlb-bpf $(DESTDIR)$(PREFIX)/share/man/man8/mlb-bpf.8 \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/mlb-bpf-watch.service
 
 clean:
 	rm -rf $(BUILD)

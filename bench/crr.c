@@ -6,7 +6,11 @@
  *   crr client --connect ADDR:PORT [--udp] [--count N | --duration S]
  *              [--threads T] [--bind ADDR] [--report] [--rst]
  *   crr sockets --count N [--threads T]
+ *   crr hold --connect ADDR:PORT --count N --duration S
  *
+ * `hold` opens N long-lived connections to a `server --echo` and pings
+ * each every 100 ms for S seconds; it prints one line per connection:
+ * "conn I local ADDR mark 0xM ok|broken".
  * `sockets` only creates and closes sockets (the balancing decision and
  * nothing else) and prints the marks they got: "mark 0xM COUNT".
  * The server counts requests per peer address and writes them ("ADDR
@@ -105,9 +109,29 @@ static void on_signal(int sig)
 
 struct server {
 	int fd;
-	bool udp;
+	bool udp, echo;
 	struct tally peers;	/* per thread */
 };
+
+/* --echo: one thread per connection, echoing until EOF or stop. */
+static void *echo_connection(void *arg)
+{
+	int c = (int)(intptr_t)arg;
+	struct pollfd cp = { .fd = c, .events = POLLIN };
+	char buf[256];
+
+	while (!stop_requested) {
+		ssize_t r;
+
+		if (poll(&cp, 1, 100) <= 0)
+			continue;
+		r = read(c, buf, sizeof(buf));
+		if (r <= 0 || write(c, buf, (size_t)r) != r)
+			break;
+	}
+	close(c);
+	return NULL;
+}
 
 static void *serve(void *arg)
 {
@@ -136,6 +160,17 @@ static void *serve(void *arg)
 				continue;
 			struct pollfd cp = { .fd = c, .events = POLLIN };
 
+			if (s->echo) {
+				pthread_t t;
+
+				if (pthread_create(&t, NULL, echo_connection,
+						   (void *)(intptr_t)c) == 0)
+					pthread_detach(t);
+				else
+					close(c);
+				tally_add(&s->peers, peer.sin_addr.s_addr, 1);
+				continue;
+			}
 			if (poll(&cp, 1, 2000) > 0 && read(c, &byte, 1) == 1 &&
 			    write(c, &byte, 1) == 1) {
 				/* served */
@@ -185,7 +220,7 @@ static void write_report(const char *path, struct server *servers, int n)
 }
 
 static int run_server(const struct sockaddr_in *listen_at, bool udp,
-		      int threads, const char *report)
+		      bool echo, int threads, const char *report)
 {
 	static struct server servers[MAX_THREADS];
 	pthread_t tids[MAX_THREADS];
@@ -207,6 +242,7 @@ static int run_server(const struct sockaddr_in *listen_at, bool udp,
 	for (int i = 0; i < threads; i++) {
 		servers[i].fd = fd;
 		servers[i].udp = udp;
+		servers[i].echo = echo;
 		pthread_create(&tids[i], NULL, serve, &servers[i]);
 	}
 	printf("ready\n");
@@ -366,6 +402,72 @@ static int run_client(struct client *proto, uint64_t count, double duration,
 	return failed ? 1 : 0;
 }
 
+/* ---- long-lived connections ------------------------------------------- */
+
+#define MAX_HELD 64
+
+static int run_hold(const struct sockaddr_in *server, uint64_t count,
+		    double duration)
+{
+	int fds[MAX_HELD];
+	bool broken[MAX_HELD] = { false };
+	uint32_t marks[MAX_HELD];
+	struct sockaddr_in locals[MAX_HELD];
+	struct timeval timeout = { .tv_sec = 1 };
+	double end;
+
+	if (count > MAX_HELD)
+		count = MAX_HELD;
+	for (uint64_t i = 0; i < count; i++) {
+		socklen_t len = sizeof(marks[i]);
+
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		marks[i] = 0;
+		memset(&locals[i], 0, sizeof(locals[i]));
+		if (fds[i] < 0) {
+			broken[i] = true;
+			continue;
+		}
+		getsockopt(fds[i], SOL_SOCKET, SO_MARK, &marks[i], &len);
+		setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &timeout,
+			   sizeof(timeout));
+		if (connect(fds[i], (const struct sockaddr *)server,
+			    sizeof(*server))) {
+			broken[i] = true;
+			continue;
+		}
+		len = sizeof(locals[i]);
+		getsockname(fds[i], (struct sockaddr *)&locals[i], &len);
+	}
+	printf("ready\n");
+	fflush(stdout);
+	end = now() + duration;
+	while (now() < end) {
+		for (uint64_t i = 0; i < count; i++) {
+			char byte = 'p';
+
+			if (broken[i])
+				continue;
+			if (write(fds[i], &byte, 1) != 1 ||
+			    read(fds[i], &byte, 1) != 1)
+				broken[i] = true;
+		}
+		usleep(100000);
+	}
+	for (uint64_t i = 0; i < count; i++) {
+		char addr[INET_ADDRSTRLEN];
+
+		printf("conn %llu local %s mark 0x%x %s\n",
+		       (unsigned long long)i,
+		       inet_ntop(AF_INET, &locals[i].sin_addr, addr,
+				 sizeof(addr)),
+		       marks[i], broken[i] ? "broken" : "ok");
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+	return 0;
+}
+
 /* ---- sockets only ----------------------------------------------------- */
 
 struct creator {
@@ -421,6 +523,7 @@ static const char usage[] =
 "       crr client --connect ADDR:PORT [--udp] [--count N | --duration S]\n"
 "                  [--threads T] [--bind ADDR] [--report] [--rst]\n"
 "       crr sockets --count N [--threads T]\n"
+"       crr hold --connect ADDR:PORT --count N --duration S\n"
 "\n"
 "Connect/request/response traffic: each transaction is a new socket, one\n"
 "byte each way.  The server counts requests per peer address and writes\n"
@@ -446,12 +549,13 @@ int main(int argc, char **argv)
 		{ "bind", required_argument, NULL, 'b' },
 		{ "report", optional_argument, NULL, 'r' },
 		{ "rst", no_argument, NULL, 'R' },
+		{ "echo", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct client proto = { 0 };
 	const char *mode, *report_file = NULL, *addr = NULL;
-	bool report = false;
+	bool report = false, echo = false;
 	uint64_t count = 0;
 	double duration = 0;
 	int threads = 1, c;
@@ -462,7 +566,7 @@ int main(int argc, char **argv)
 	}
 	mode = argv[1];
 	if (strcmp(mode, "server") && strcmp(mode, "client") &&
-	    strcmp(mode, "sockets"))
+	    strcmp(mode, "sockets") && strcmp(mode, "hold"))
 		return bad_usage("unknown mode", mode);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -503,6 +607,9 @@ int main(int argc, char **argv)
 		case 'R':
 			proto.rst = true;
 			break;
+		case 'e':
+			echo = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -519,8 +626,14 @@ int main(int argc, char **argv)
 		return bad_usage("give an IPv4 ADDR:PORT with --listen or "
 				 "--connect", addr);
 	if (!strcmp(mode, "server"))
-		return run_server(&proto.server, proto.udp, threads,
+		return run_server(&proto.server, proto.udp, echo, threads,
 				  report_file);
+	if (!strcmp(mode, "hold")) {
+		if (!count || duration <= 0)
+			return bad_usage("give --count N and --duration S",
+					 NULL);
+		return run_hold(&proto.server, count, duration);
+	}
 	if (!count && duration <= 0)
 		return bad_usage("give --count N or --duration SECONDS", NULL);
 	return run_client(&proto, count, duration, threads, report);

@@ -64,6 +64,15 @@ struct {
 	__uint(value_size, 8);
 } state SEC(".maps");
 
+/* Each uplink's health as `watch` last saw it (struct mlb_health), also
+ * for userspace only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MLB_MAX_UPLINKS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, 8);
+} health SEC(".maps");
+
 /* Leave alone what is not ours to decide: sockets someone already marked
  * (a nearer cgroup's program, or another tool) and non-IPv4 sockets. */
 static __always_inline bool socket_is_ours(const struct bpf_sock *sk)

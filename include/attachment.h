@@ -25,6 +25,7 @@ struct attach_request {
 	uint32_t priority;
 	bool masquerade;
 	bool record_sockets;
+	unsigned last_resort;		/* MLB_LAST_RESORT_* */
 };
 
 /* Check, resolve and set up everything; on failure nothing is left (and a

@@ -26,6 +26,7 @@ struct mlb_pins {
 	int counters;
 	int sk_uplink;
 	int state;
+	int health;
 };
 
 /* Facts about the attached program, for status. */
@@ -65,6 +66,16 @@ int loader_read_counts(const struct mlb_pins *pins, unsigned nuplinks,
 
 int loader_prog_info(const struct mlb_pins *pins, struct mlb_prog_info *info,
 		     struct mlb_err *err);
+
+/* Health of uplinks 0..n-1, and of one uplink (written by watch). */
+int loader_read_health(const struct mlb_pins *pins, unsigned n,
+		       struct mlb_health *out, struct mlb_err *err);
+int loader_write_health(const struct mlb_pins *pins, unsigned i,
+			const struct mlb_health *h, struct mlb_err *err);
+
+/* Replace the state record (an uplink's gateway or address changed). */
+int loader_write_state(const struct mlb_pins *pins,
+		       const struct mlb_state *state, struct mlb_err *err);
 
 /* Rewrite the idle slot table for these weights (0 = leave the uplink
  * out) and make it the live one: one flip, no re-attach. */

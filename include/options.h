@@ -12,17 +12,31 @@
 
 #include "error.h"
 #include "mlb.h"
+#include "state.h"
 
 #define MLB_WEIGHT_MIN 1
 #define MLB_WEIGHT_MAX 1000
 
-/* One --uplink IFACE[,weight=N][,gateway=ADDR] as given. */
+/* One --uplink IFACE[,weight=N][,gateway=ADDR][,probe=ADDR[,ADDR]]
+ * [,probe-type=icmp|tcp:PORT|arp][,interval=S][,timeout=S][,down=N]
+ * [,up=N] as given.  Health fields left 0 take `watch`'s defaults. */
 struct mlb_uplink_spec {
 	char ifname[IF_NAMESIZE];
 	unsigned weight;		/* default 1 */
 	bool has_gateway;
 	struct in_addr gateway;
+	struct in_addr probes[MLB_MAX_PROBES];
+	unsigned nprobes;
+	unsigned probe_type;		/* MLB_PROBE_* */
+	unsigned probe_port;
+	unsigned interval_ms;
+	unsigned timeout_ms;
+	unsigned down;
+	unsigned up;
 };
+
+#define MLB_COUNT_MAX 100		/* down=, up= */
+#define MLB_SECONDS_MAX 3600		/* interval=, timeout= */
 
 /* Parse one --uplink argument.  Errors name the spec and the bad key. */
 int mlb_parse_uplink(const char *arg, struct mlb_uplink_spec *out,
@@ -32,6 +46,11 @@ int mlb_parse_uplink(const char *arg, struct mlb_uplink_spec *out,
  * `what` names the option in the error ("--mark-base"). */
 int mlb_parse_u32(const char *arg, const char *what, uint32_t *out,
 		  struct mlb_err *err);
+
+/* A duration in seconds with up to three decimals ("0.5", "2"), more
+ * than 0 and at most MLB_SECONDS_MAX, in milliseconds. */
+int mlb_parse_seconds(const char *arg, const char *what, unsigned *ms,
+		      struct mlb_err *err);
 
 /* Refuse an uplink named twice. */
 int mlb_check_duplicates(const struct mlb_uplink_spec *specs, unsigned n,

@@ -33,6 +33,8 @@ struct mlb_link_info {
 	unsigned prefixlen;
 	bool has_gateway;		/* main table has a default via it */
 	struct in_addr gateway;
+	bool admin_up;			/* IFF_UP */
+	bool carrier;			/* IFF_LOWER_UP */
 };
 
 /* Look up ifname: its index, its first IPv4 address and the gateway of
@@ -49,6 +51,13 @@ int route_check_free(const struct mlb_state *state, struct mlb_err *err);
  * described by state, setting those bits in state->installed as each part
  * completes.  On failure removes what it added and names the object. */
 int route_install(struct mlb_state *state, struct mlb_err *err);
+
+/* Move uplink i from what old says to what new says (its gateway or
+ * address changed, as DHCP does): its table's routes and its from-rule.
+ * The other uplinks and rules are not touched. */
+int route_update_uplink(const struct mlb_state *old,
+			const struct mlb_state *new, unsigned i,
+			struct mlb_err *err);
 
 /* Remove the routes and rules state->installed says were added.  Objects
  * already gone are not an error.  Returns -1 if something that exists

@@ -13,7 +13,7 @@
 
 #include "mlb.h"
 
-#define MLB_STATE_VERSION 1
+#define MLB_STATE_VERSION 2
 
 /* Defaults chosen to stay clear of the common mark users: kube-proxy
  * (0x4000, 0x8000), Cilium (0x0f00 and the upper 16 bits), Calico
@@ -30,6 +30,18 @@
 #define MLB_INSTALLED_RULES 0x2		/* ip rules */
 #define MLB_INSTALLED_NAT 0x4		/* nftables table */
 
+/* Health probing of an uplink (mlb_state_uplink.probe_type); 0 means "not
+ * given": `watch` applies its own defaults to every zero field. */
+#define MLB_PROBE_DEFAULT 0
+#define MLB_PROBE_ICMP 1
+#define MLB_PROBE_TCP 2
+#define MLB_PROBE_ARP 3
+#define MLB_MAX_PROBES 4
+
+/* What new sockets get when every uplink is down (mlb_state.last_resort). */
+#define MLB_LAST_RESORT_MAIN 0		/* no mark: the main table */
+#define MLB_LAST_RESORT_UNREACHABLE 1	/* a table with only "unreachable" */
+
 struct mlb_state_uplink {
 	char ifname[IF_NAMESIZE];
 	__u32 ifindex;
@@ -39,6 +51,17 @@ struct mlb_state_uplink {
 	__u32 weight;		/* 1..1000 */
 	__u32 mark;		/* fwmark value, within mark_mask */
 	__u32 table;		/* routing table id */
+	__u32 gateway_given;	/* gateway= given: never follow main's */
+	/* Health probing, as given on the command line (0: watch's
+	 * default).  No probe address means the gateway. */
+	__u32 probes[MLB_MAX_PROBES];
+	__u32 nprobes;
+	__u32 probe_type;	/* MLB_PROBE_* */
+	__u32 probe_port;	/* MLB_PROBE_TCP */
+	__u32 interval_ms;
+	__u32 timeout_ms;
+	__u32 down;		/* failures in a row to declare it down */
+	__u32 up;		/* successes in a row to bring it back */
 };
 
 struct mlb_state {
@@ -56,8 +79,29 @@ struct mlb_state {
 	__u32 installed;		/* MLB_INSTALLED_* */
 	__u32 masquerade;		/* 1 unless --no-masquerade */
 	__u32 record_sockets;		/* 1 with --record-sockets */
+	__u32 last_resort;		/* MLB_LAST_RESORT_* */
+	__u32 unreachable_mark;		/* last-resort=unreachable: its mark */
+	__u32 unreachable_table;	/* and its table ("unreachable default") */
 	char nft_table[64];		/* "" when no NAT */
 	struct mlb_state_uplink uplinks[MLB_MAX_UPLINKS];
+};
+
+/* One uplink's health as `watch` last saw it (pinned map "health", one
+ * entry per uplink), for status to show. */
+#define MLB_HEALTH_UNKNOWN 0		/* no watch has looked yet */
+#define MLB_HEALTH_UP 1
+#define MLB_HEALTH_DOWN 2
+
+struct mlb_health {
+	__u32 state;			/* MLB_HEALTH_* */
+	__u32 rtt_us;			/* of the last successful probe */
+	__u64 since;			/* seconds since the epoch */
+	__u64 last_probe;		/* seconds since the epoch; 0: never */
+	__u32 last_ok;			/* the last probe's result */
+	__u32 fails;			/* failed probes in a row */
+	__u32 successes;		/* successful probes in a row */
+	__u32 pad;
+	char reason[64];		/* why the state last changed */
 };
 
 #endif

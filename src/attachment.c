@@ -94,11 +94,27 @@ int attachment_cgroup_id(const char *cgroup, uint64_t *id, char *path,
 	return 0;
 }
 
+/* The uplink's probe settings, as given (0: watch's defaults). */
+static void copy_health_settings(const struct mlb_uplink_spec *spec,
+				 struct mlb_state_uplink *u)
+{
+	u->gateway_given = spec->has_gateway;
+	u->nprobes = spec->nprobes;
+	for (unsigned p = 0; p < spec->nprobes; p++)
+		u->probes[p] = spec->probes[p].s_addr;
+	u->probe_type = spec->probe_type;
+	u->probe_port = spec->probe_port;
+	u->interval_ms = spec->interval_ms;
+	u->timeout_ms = spec->timeout_ms;
+	u->down = spec->down;
+	u->up = spec->up;
+}
+
 /* Everything that needs no kernel state: numbers, marks, tables. */
 static int validate_request(const struct attach_request *req,
 			    struct mlb_state *state, struct mlb_err *err)
 {
-	uint32_t marks[MLB_MAX_UPLINKS], tables[MLB_MAX_UPLINKS];
+	uint32_t marks[MLB_MAX_UPLINKS + 1], tables[MLB_MAX_UPLINKS + 1];
 
 	if (req->nuplinks == 0)
 		return mlb_fail(err, "no uplinks: give --uplink IFACE at "
@@ -106,10 +122,18 @@ static int validate_request(const struct attach_request *req,
 	if (req->nuplinks > MLB_MAX_UPLINKS)
 		return mlb_fail(err, "%u uplinks given, at most %d are "
 				"supported", req->nuplinks, MLB_MAX_UPLINKS);
+	/* last-resort=unreachable takes one more mark and table. */
+	unsigned nmarks = req->nuplinks +
+		(req->last_resort == MLB_LAST_RESORT_UNREACHABLE);
+
+	if (req->nuplinks == MLB_MAX_UPLINKS && nmarks > req->nuplinks)
+		return mlb_fail(err, "--last-resort unreachable needs a mark "
+				"of its own: at most %d uplinks with it",
+				MLB_MAX_UPLINKS - 1);
 	if (mlb_check_duplicates(req->uplinks, req->nuplinks, err) ||
-	    mlb_assign_marks(req->mark_base, req->mark_mask, req->nuplinks,
-			     marks, err) ||
-	    mlb_assign_tables(req->table_base, req->nuplinks, tables, err) ||
+	    mlb_assign_marks(req->mark_base, req->mark_mask, nmarks, marks,
+			     err) ||
+	    mlb_assign_tables(req->table_base, nmarks, tables, err) ||
 	    mlb_check_priority(req->priority, err))
 		return -1;
 
@@ -122,6 +146,11 @@ static int validate_request(const struct attach_request *req,
 	state->priority = req->priority;
 	state->masquerade = req->masquerade;
 	state->record_sockets = req->record_sockets;
+	state->last_resort = req->last_resort;
+	if (nmarks > req->nuplinks) {
+		state->unreachable_mark = marks[req->nuplinks];
+		state->unreachable_table = tables[req->nuplinks];
+	}
 	state->attached_at = (uint64_t)time(NULL);
 	for (unsigned i = 0; i < req->nuplinks; i++) {
 		struct mlb_state_uplink *u = &state->uplinks[i];
@@ -131,6 +160,7 @@ static int validate_request(const struct attach_request *req,
 		u->weight = req->uplinks[i].weight;
 		u->mark = marks[i];
 		u->table = tables[i];
+		copy_health_settings(&req->uplinks[i], u);
 	}
 	return 0;
 }

@@ -30,6 +30,7 @@
 #define PIN_COUNTERS "counters"
 #define PIN_SK_UPLINK "sk_uplink"
 #define PIN_STATE "state"
+#define PIN_HEALTH "health"
 
 /* An attachment directory: MLB_PIN_ROOT plus a number. */
 #define PIN_DIR_LEN 128
@@ -104,6 +105,13 @@ static int write_settings(struct mlb_bpf *skel, const struct mlb_state *state,
 
 	for (unsigned i = 0; i < state->nuplinks; i++)
 		cfg.marks[i] = state->uplinks[i].mark;
+	/* last-resort=unreachable is one more "uplink" after the real ones,
+	 * with weight 0 until every real one is down. */
+	if (state->last_resort == MLB_LAST_RESORT_UNREACHABLE &&
+	    state->nuplinks < MLB_MAX_UPLINKS) {
+		cfg.marks[state->nuplinks] = state->unreachable_mark;
+		cfg.nuplinks++;
+	}
 	if (bpf_map__update_elem(skel->maps.settings, &key, sizeof(key), &cfg,
 				 sizeof(cfg), BPF_ANY))
 		return mlb_fail(err, "writing settings map: %s",
@@ -146,6 +154,7 @@ static int pin_all(struct mlb_bpf *skel, struct bpf_link *link,
 		{ skel->maps.counters, PIN_COUNTERS },
 		{ skel->maps.sk_uplink, PIN_SK_UPLINK },
 		{ skel->maps.state, PIN_STATE },
+		{ skel->maps.health, PIN_HEALTH },
 	};
 	char path[PATH_MAX];
 
@@ -178,7 +187,9 @@ int loader_attach(const struct mlb_state *state, int cgroup_fd,
 	skel = mlb_bpf__open();
 	if (!skel)
 		return mlb_fail(err, "opening BPF object: %s", strerror(errno));
-	if (bpf_map__set_value_size(skel->maps.state, sizeof(*state))) {
+	if (bpf_map__set_value_size(skel->maps.state, sizeof(*state)) ||
+	    bpf_map__set_value_size(skel->maps.health,
+				    sizeof(struct mlb_health))) {
 		mlb_fail(err, "sizing state map: %s", strerror(errno));
 		goto cleanup;
 	}
@@ -256,7 +267,7 @@ int loader_open(uint64_t cgroup_id, struct mlb_pins *pins, struct mlb_err *err)
 
 	memset(pins, 0, sizeof(*pins));
 	pins->link = pins->settings = pins->slots = -1;
-	pins->counters = pins->sk_uplink = pins->state = -1;
+	pins->counters = pins->sk_uplink = pins->state = pins->health = -1;
 	pins->cgroup_id = cgroup_id;
 	if (!loader_is_attached(cgroup_id))
 		return mlb_fail(err, "nothing attached");
@@ -266,7 +277,8 @@ int loader_open(uint64_t cgroup_id, struct mlb_pins *pins, struct mlb_err *err)
 	    (pins->slots = open_pin(dir, PIN_SLOTS, err)) < 0 ||
 	    (pins->counters = open_pin(dir, PIN_COUNTERS, err)) < 0 ||
 	    (pins->sk_uplink = open_pin(dir, PIN_SK_UPLINK, err)) < 0 ||
-	    (pins->state = open_pin(dir, PIN_STATE, err)) < 0) {
+	    (pins->state = open_pin(dir, PIN_STATE, err)) < 0 ||
+	    (pins->health = open_pin(dir, PIN_HEALTH, err)) < 0) {
 		loader_close(pins);
 		return -1;
 	}
@@ -276,7 +288,8 @@ int loader_open(uint64_t cgroup_id, struct mlb_pins *pins, struct mlb_err *err)
 void loader_close(struct mlb_pins *pins)
 {
 	int *fds[] = { &pins->link, &pins->settings, &pins->slots,
-		       &pins->counters, &pins->sk_uplink, &pins->state };
+		       &pins->counters, &pins->sk_uplink, &pins->state,
+		       &pins->health };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -360,6 +373,37 @@ int loader_prog_info(const struct mlb_pins *pins, struct mlb_prog_info *out,
 	close(prog_fd);
 	out->run_time_ns = prog.run_time_ns;
 	out->run_cnt = prog.run_cnt;
+	return 0;
+}
+
+int loader_read_health(const struct mlb_pins *pins, unsigned n,
+		       struct mlb_health *out, struct mlb_err *err)
+{
+	for (__u32 i = 0; i < n; i++)
+		if (bpf_map_lookup_elem(pins->health, &i, &out[i]))
+			return mlb_fail(err, "reading health map: %s",
+					strerror(errno));
+	return 0;
+}
+
+int loader_write_health(const struct mlb_pins *pins, unsigned i,
+			const struct mlb_health *h, struct mlb_err *err)
+{
+	__u32 key = i;
+
+	if (bpf_map_update_elem(pins->health, &key, h, BPF_ANY))
+		return mlb_fail(err, "writing health map: %s",
+				strerror(errno));
+	return 0;
+}
+
+int loader_write_state(const struct mlb_pins *pins,
+		       const struct mlb_state *state, struct mlb_err *err)
+{
+	__u32 key = 0;
+
+	if (bpf_map_update_elem(pins->state, &key, state, BPF_ANY))
+		return mlb_fail(err, "writing state map: %s", strerror(errno));
 	return 0;
 }
 

@@ -15,8 +15,10 @@
 
 #include "attachment.h"
 #include "options.h"
+#include "preflight.h"
 #include "state.h"
 #include "status.h"
+#include "watch.h"
 
 #define EXIT_USAGE 2
 #define EXIT_NOT_ATTACHED 3
@@ -34,6 +36,7 @@ static const char main_usage[] =
 "  attach   load the program, attach it to a cgroup, set up routing and NAT\n"
 "  detach   remove an attachment and everything it set up\n"
 "  status   show attachments, uplinks and sockets assigned to each\n"
+"  watch    keep new sockets off dead uplinks (health daemon)\n"
 "  help     show help for a command\n"
 "\n"
 "Examples:\n"
@@ -41,6 +44,7 @@ static const char main_usage[] =
 "  mlb-bpf attach --cgroup /sys/fs/cgroup/user.slice \\\n"
 "          --uplink eth0 --uplink eth1,weight=3,gateway=10.25.0.254\n"
 "  mlb-bpf status --json\n"
+"  mlb-bpf watch\n"
 "  mlb-bpf detach --cgroup /sys/fs/cgroup/user.slice\n"
 "\n"
 "Options:\n"
@@ -51,7 +55,7 @@ static const char main_usage[] =
 "See mlb-bpf(8).\n";
 
 static const char attach_usage[] =
-"Usage: mlb-bpf attach [OPTIONS] --uplink IFACE[,weight=N][,gateway=ADDR]...\n"
+"Usage: mlb-bpf attach [OPTIONS] --uplink IFACE[,KEY=VALUE]...\n"
 "\n"
 "Attach the balancer to a cgroup: every new IPv4 socket of its processes\n"
 "gets the fwmark of one uplink, round-robin or by weight.  Sets up one\n"
@@ -65,9 +69,17 @@ static const char attach_usage[] =
 "          --uplink eth1,weight=1,gateway=198.51.100.1 --no-masquerade\n"
 "\n"
 "Options:\n"
-"  -u, --uplink SPEC     an uplink: IFACE[,weight=N][,gateway=ADDR]; give two\n"
-"                        or more.  weight 1..1000 (default 1); gateway\n"
-"                        defaults to the main table's default route via IFACE\n"
+"  -u, --uplink SPEC     an uplink: IFACE[,KEY=VALUE]...; give two or more.\n"
+"                        weight=N        1..1000 (default 1)\n"
+"                        gateway=ADDR    default: the main table's default\n"
+"                                        route via IFACE, followed on change\n"
+"                        probe=ADDR[,ADDR]  health probe targets for watch\n"
+"                                        (default: the gateway)\n"
+"                        probe-type=icmp|tcp:PORT|arp  (default icmp)\n"
+"                        interval=S, timeout=S  seconds between probes and\n"
+"                                        to wait for one (default 1, 1)\n"
+"                        down=N, up=N    failed / answered probes in a row to\n"
+"                                        take it out / back (default 3, 3)\n"
 "  -c, --cgroup PATH     cgroup2 directory (default: the cgroup2 mount point)\n"
 "  -n, --netns NAME      set up routing and NAT in this network namespace\n"
 "                        (a name under /run/netns or a path), as `ip -n`\n"
@@ -77,6 +89,9 @@ static const char attach_usage[] =
 "      --table-base N    first uplink's routing table (default 7100)\n"
 "      --priority N      first of three ip rule priorities (default 7100)\n"
 "      --no-masquerade   do not add the nftables masquerade table\n"
+"      --last-resort WHAT  when watch finds every uplink down, new sockets\n"
+"                        follow the main table (main, the default) or fail\n"
+"                        at once (unreachable)\n"
 "      --record-sockets  also record each socket's uplink in socket storage\n"
 "                        (map sk_uplink; costs about 0.6 us per socket)\n"
 "  -v, --verbose         show libbpf's messages\n"
@@ -162,6 +177,12 @@ enum {
 	OPT_PRIORITY,
 	OPT_NO_MASQUERADE,
 	OPT_RECORD_SOCKETS,
+	OPT_LAST_RESORT,
+	OPT_INTERVAL,
+	OPT_TIMEOUT,
+	OPT_DOWN,
+	OPT_UP,
+	OPT_PROBE_TYPE,
 };
 
 static int cmd_attach(int argc, char **argv)
@@ -176,6 +197,7 @@ static int cmd_attach(int argc, char **argv)
 		{ "priority", required_argument, NULL, OPT_PRIORITY },
 		{ "no-masquerade", no_argument, NULL, OPT_NO_MASQUERADE },
 		{ "record-sockets", no_argument, NULL, OPT_RECORD_SOCKETS },
+		{ "last-resort", required_argument, NULL, OPT_LAST_RESORT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -218,6 +240,17 @@ static int cmd_attach(int argc, char **argv)
 			continue;
 		case OPT_RECORD_SOCKETS:
 			req.record_sockets = true;
+			continue;
+		case OPT_LAST_RESORT:
+			if (!strcmp(optarg, "main")) {
+				req.last_resort = MLB_LAST_RESORT_MAIN;
+			} else if (!strcmp(optarg, "unreachable")) {
+				req.last_resort = MLB_LAST_RESORT_UNREACHABLE;
+			} else {
+				error_line("--last-resort \"%s\" must be main "
+					   "or unreachable", optarg);
+				return EXIT_USAGE;
+			}
 			continue;
 		case 'v':
 			verbose = true;
@@ -338,6 +371,112 @@ static int cmd_status(int argc, char **argv)
 	return finish(status_show(cgroup, json, &err), &err);
 }
 
+static const char watch_usage[] =
+"Usage: mlb-bpf watch [OPTIONS]\n"
+"\n"
+"Health daemon, in the foreground (systemd runs it: mlb-bpf-watch.service).\n"
+"For every attachment, now and later, probe each uplink through that\n"
+"uplink and follow its link over netlink.  An uplink is taken out of the\n"
+"slot table at once on carrier loss, admin down or a removed address, and\n"
+"after `down` failed probes in a row; it is put back after `up` answered\n"
+"probes.  Sockets already on healthy uplinks are not touched.  When DHCP\n"
+"moves an uplink's gateway or address, its table and rule follow.  One\n"
+"line per change on stderr.  SIGHUP looks for attachments at once;\n"
+"stopping watch leaves the last state in place.\n"
+"\n"
+"Options (defaults for uplinks that did not set their own at attach):\n"
+"      --probe-type T   icmp, tcp:PORT or arp (default icmp)\n"
+"      --interval S     seconds between probes (default 1)\n"
+"      --timeout S      seconds to wait for an answer (default 1)\n"
+"      --down N         failed probes in a row to take an uplink out (3)\n"
+"      --up N           answered probes in a row to put it back (3)\n"
+"  -h, --help           show this help\n";
+
+static int parse_count_option(const char *arg, const char *what,
+			      unsigned *out)
+{
+	struct mlb_err err;
+	uint32_t v;
+
+	if (mlb_parse_u32(arg, what, &v, &err) || v < 1 ||
+	    v > MLB_COUNT_MAX) {
+		error_line("%s \"%s\" must be an integer from 1 to %d", what,
+			   arg, MLB_COUNT_MAX);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int cmd_watch(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "probe-type", required_argument, NULL, OPT_PROBE_TYPE },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "down", required_argument, NULL, OPT_DOWN },
+		{ "up", required_argument, NULL, OPT_UP },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct watch_defaults d;
+	struct mlb_uplink_spec probe_spec;
+	struct mlb_err err = {};
+	char spec[64];
+	int c;
+
+	watch_default_settings(&d);
+	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_PROBE_TYPE:
+			/* the same words as the uplink key */
+			snprintf(spec, sizeof(spec), "x,probe-type=%s", optarg);
+			if (mlb_parse_uplink(spec, &probe_spec, &err)) {
+				error_line("--probe-type \"%s\" must be icmp, "
+					   "tcp:PORT or arp", optarg);
+				return EXIT_USAGE;
+			}
+			d.probe_type = probe_spec.probe_type;
+			d.probe_port = probe_spec.probe_port;
+			break;
+		case OPT_INTERVAL:
+		case OPT_TIMEOUT:
+			if (mlb_parse_seconds(optarg, c == OPT_INTERVAL ?
+					      "--interval" : "--timeout",
+					      c == OPT_INTERVAL ?
+					      &d.interval_ms : &d.timeout_ms,
+					      &err)) {
+				error_line("%s", err.msg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_DOWN:
+		case OPT_UP:
+			if (parse_count_option(optarg, c == OPT_DOWN ? "--down" :
+					       "--up", c == OPT_DOWN ? &d.down :
+					       &d.up))
+				return EXIT_USAGE;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			fputs(watch_usage, stdout);
+			return EXIT_SUCCESS;
+		default:
+			return option_error("watch", c, argv);
+		}
+	}
+	if (optind < argc) {
+		error_line("watch: unexpected argument \"%s\"", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (preflight_privileges(&err))
+		return finish(-1, &err);
+	return finish(watch_run(&d, &err), &err);
+}
+
 static const struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -346,6 +485,7 @@ static const struct command {
 	{ "attach", cmd_attach, attach_usage },
 	{ "detach", cmd_detach, detach_usage },
 	{ "status", cmd_status, status_usage },
+	{ "watch", cmd_watch, watch_usage },
 };
 
 static const struct command *find_command(const char *name)

@@ -32,25 +32,129 @@ static bool valid_ifname(const char *name, size_t len)
 	return true;
 }
 
-/* Apply one "key=value" of an uplink spec. */
+int mlb_parse_seconds(const char *arg, const char *what, unsigned *ms,
+		      struct mlb_err *err)
+{
+	unsigned long whole = 0, frac = 0, scale = 1000;
+	const char *p = arg;
+
+	if (!isdigit((unsigned char)*p))
+		goto bad;
+	while (isdigit((unsigned char)*p) && whole <= MLB_SECONDS_MAX)
+		whole = whole * 10 + (unsigned long)(*p++ - '0');
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			goto bad;
+		while (isdigit((unsigned char)*p)) {
+			scale /= 10;
+			if (scale == 0)
+				goto bad;	/* finer than a millisecond */
+			frac += (unsigned long)(*p++ - '0') * scale;
+		}
+	}
+	if (*p || whole * 1000 + frac == 0 || whole > MLB_SECONDS_MAX ||
+	    (whole == MLB_SECONDS_MAX && frac))
+		goto bad;
+	*ms = (unsigned)(whole * 1000 + frac);
+	return 0;
+bad:
+	return mlb_fail(err, "%s \"%s\" must be a number of seconds from "
+			"0.001 to %d", what, arg, MLB_SECONDS_MAX);
+}
+
+static int parse_probe_type(const char *arg, const char *value,
+			    struct mlb_uplink_spec *out, struct mlb_err *err)
+{
+	unsigned long port;
+
+	if (strcmp(value, "icmp") == 0) {
+		out->probe_type = MLB_PROBE_ICMP;
+		return 0;
+	}
+	if (strcmp(value, "arp") == 0) {
+		out->probe_type = MLB_PROBE_ARP;
+		return 0;
+	}
+	if (strncmp(value, "tcp:", 4) == 0 && parse_decimal(value + 4, &port) &&
+	    port >= 1 && port <= 65535) {
+		out->probe_type = MLB_PROBE_TCP;
+		out->probe_port = (unsigned)port;
+		return 0;
+	}
+	return mlb_fail(err, "uplink \"%s\": probe-type \"%s\" must be icmp, "
+			"tcp:PORT or arp", arg, value);
+}
+
+static int add_probe(const char *arg, const char *value,
+		     struct mlb_uplink_spec *out, struct mlb_err *err)
+{
+	if (out->nprobes >= MLB_MAX_PROBES)
+		return mlb_fail(err, "uplink \"%s\": at most %d probe "
+				"addresses", arg, MLB_MAX_PROBES);
+	if (inet_pton(AF_INET, value, &out->probes[out->nprobes]) != 1)
+		return mlb_fail(err, "uplink \"%s\": probe \"%s\" is not an "
+				"IPv4 address", arg, value);
+	out->nprobes++;
+	return 0;
+}
+
+static int parse_count(const char *arg, const char *key, const char *value,
+		       unsigned *out, struct mlb_err *err)
+{
+	unsigned long v;
+
+	if (!parse_decimal(value, &v) || v < 1 || v > MLB_COUNT_MAX)
+		return mlb_fail(err, "uplink \"%s\": %s must be an integer "
+				"from 1 to %d", arg, key, MLB_COUNT_MAX);
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* Keys of an uplink spec that may be given once each. */
+enum { KEY_WEIGHT, KEY_GATEWAY, KEY_PROBE, KEY_PROBE_TYPE, KEY_INTERVAL,
+       KEY_TIMEOUT, KEY_DOWN, KEY_UP, KEY_COUNT };
+static const char *const key_names[KEY_COUNT] = {
+	"weight", "gateway", "probe", "probe-type", "interval", "timeout",
+	"down", "up",
+};
+
+/* Apply one "key=value" of an uplink spec; a bare address right after
+ * probe= is one more probe address ("probe=A,B"). */
 static int parse_uplink_key(const char *arg, char *item,
-			    struct mlb_uplink_spec *out, bool *seen_weight,
-			    struct mlb_err *err)
+			    struct mlb_uplink_spec *out, bool *seen,
+			    bool *after_probe, struct mlb_err *err)
 {
 	char *eq = strchr(item, '=');
 	unsigned long weight;
 	const char *value;
+	int key;
 
+	if (!eq && *after_probe)
+		return add_probe(arg, item, out, err);
 	if (!eq)
 		return mlb_fail(err, "uplink \"%s\": \"%s\" is not key=value "
-				"(expected weight= or gateway=)", arg, item);
+				"(expected weight=, gateway=, probe=, "
+				"probe-type=, interval=, timeout=, down= or "
+				"up=)", arg, item);
 	*eq = '\0';
 	value = eq + 1;
-	if (strcmp(item, "weight") == 0) {
-		if (*seen_weight)
-			return mlb_fail(err, "uplink \"%s\": weight is given "
-					"twice", arg);
-		*seen_weight = true;
+	for (key = 0; key < KEY_COUNT; key++)
+		if (strcmp(item, key_names[key]) == 0)
+			break;
+	if (key == KEY_COUNT)
+		return mlb_fail(err, "uplink \"%s\": unknown key \"%s\" "
+				"(expected weight=, gateway=, probe=, "
+				"probe-type=, interval=, timeout=, down= or "
+				"up=)", arg, item);
+	if (seen[key])
+		return mlb_fail(err, "uplink \"%s\": %s is given twice", arg,
+				item);
+	seen[key] = true;
+	*after_probe = key == KEY_PROBE;
+
+	switch (key) {
+	case KEY_WEIGHT:
 		if (!parse_decimal(value, &weight) ||
 		    weight < MLB_WEIGHT_MIN || weight > MLB_WEIGHT_MAX)
 			return mlb_fail(err, "uplink \"%s\": weight must be an "
@@ -58,25 +162,34 @@ static int parse_uplink_key(const char *arg, char *item,
 					MLB_WEIGHT_MIN, MLB_WEIGHT_MAX);
 		out->weight = (unsigned)weight;
 		return 0;
-	}
-	if (strcmp(item, "gateway") == 0) {
-		if (out->has_gateway)
-			return mlb_fail(err, "uplink \"%s\": gateway is given "
-					"twice", arg);
+	case KEY_GATEWAY:
 		if (inet_pton(AF_INET, value, &out->gateway) != 1)
 			return mlb_fail(err, "uplink \"%s\": gateway \"%s\" is "
 					"not an IPv4 address", arg, value);
 		out->has_gateway = true;
 		return 0;
+	case KEY_PROBE:
+		return add_probe(arg, value, out, err);
+	case KEY_PROBE_TYPE:
+		return parse_probe_type(arg, value, out, err);
+	case KEY_INTERVAL:
+	case KEY_TIMEOUT:
+		if (mlb_parse_seconds(value, item, key == KEY_INTERVAL ?
+				      &out->interval_ms : &out->timeout_ms,
+				      err))
+			return mlb_fail_prefix(err, "uplink \"%s\"", arg);
+		return 0;
+	case KEY_DOWN:
+		return parse_count(arg, "down", value, &out->down, err);
+	default:
+		return parse_count(arg, "up", value, &out->up, err);
 	}
-	return mlb_fail(err, "uplink \"%s\": unknown key \"%s\" (expected "
-			"weight= or gateway=)", arg, item);
 }
 
 int mlb_parse_uplink(const char *arg, struct mlb_uplink_spec *out,
 		     struct mlb_err *err)
 {
-	bool seen_weight = false;
+	bool seen[KEY_COUNT] = { false }, after_probe = false;
 	char copy[256], *item, *save;
 	size_t name_len = strcspn(arg, ",");
 
@@ -92,12 +205,12 @@ int mlb_parse_uplink(const char *arg, struct mlb_uplink_spec *out,
 	if (!arg[name_len])
 		return 0;
 	strcpy(copy, arg + name_len + 1);
-	if (!copy[0])
+	if (!copy[0] || strstr(copy, ",,") || copy[strlen(copy) - 1] == ',')
 		return mlb_fail(err, "uplink \"%s\": empty option after ','",
 				arg);
 	for (item = strtok_r(copy, ",", &save); item;
 	     item = strtok_r(NULL, ",", &save))
-		if (parse_uplink_key(arg, item, out, &seen_weight, err))
+		if (parse_uplink_key(arg, item, out, seen, &after_probe, err))
 			return -1;
 	return 0;
 }

@@ -191,7 +191,8 @@ static bool is_our_table(const struct mlb_state *state, __u32 table)
 	for (__u32 i = 0; i < state->nuplinks && i < MLB_MAX_UPLINKS; i++)
 		if (state->uplinks[i].table == table)
 			return true;
-	return false;
+	return state->last_resort == MLB_LAST_RESORT_UNREACHABLE &&
+	       state->unreachable_table == table;
 }
 
 /* ---- route_lookup_link ------------------------------------------------ */
@@ -256,9 +257,13 @@ static void gateway_search_one(struct nl_object *obj, void *arg)
 	}
 }
 
-/* The index of ifname, asked of the kernel by name. */
+#ifndef IFF_LOWER_UP		/* in <linux/if.h>, which clashes with <net/if.h> */
+#define IFF_LOWER_UP 0x10000
+#endif
+
+/* The index and state of ifname, asked of the kernel by name. */
 static int link_index(struct nlconn *c, const char *ifname, int *ifindex,
-		      struct mlb_err *err)
+		      bool *admin_up, bool *carrier, struct mlb_err *err)
 {
 	struct rtnl_link *link = NULL;
 
@@ -275,6 +280,8 @@ static int link_index(struct nlconn *c, const char *ifname, int *ifindex,
 				ifname, conn_why(c));
 	}
 	*ifindex = rtnl_link_get_ifindex(link);
+	*admin_up = rtnl_link_get_flags(link) & IFF_UP;
+	*carrier = rtnl_link_get_flags(link) & IFF_LOWER_UP;
 	rtnl_link_put(link);
 	return 0;
 }
@@ -290,7 +297,8 @@ int route_lookup_link(const char *ifname, struct mlb_link_info *out,
 	memset(out, 0, sizeof(*out));
 	if (conn_open(&c, err))
 		return -1;
-	if (link_index(&c, ifname, &out->ifindex, err))
+	if (link_index(&c, ifname, &out->ifindex, &out->admin_up,
+		       &out->carrier, err))
 		goto out;
 
 	as.ifindex = out->ifindex;
@@ -400,6 +408,7 @@ struct route_spec {
 	__u32 src;		/* preferred source address */
 	int ifindex;
 	unsigned char scope;
+	bool unreachable;	/* "unreachable default": no nexthop */
 };
 
 struct rule_spec {
@@ -411,10 +420,12 @@ struct rule_spec {
 	__u32 src;		/* from SRC/32; 0: from all */
 };
 
-/* Per uplink: connected route, host route to the gateway, default. */
-#define MAX_ROUTES (3 * MLB_MAX_UPLINKS)
-/* The main-lookup rule, then a fwmark and a from rule per uplink. */
-#define MAX_RULES (1 + 2 * MLB_MAX_UPLINKS)
+/* Per uplink: connected route, host route to the gateway, default; and
+ * the last-resort unreachable route. */
+#define MAX_ROUTES (3 * MLB_MAX_UPLINKS + 1)
+/* The main-lookup rule, then a fwmark and a from rule per uplink, and the
+ * last-resort fwmark rule. */
+#define MAX_RULES (2 + 2 * MLB_MAX_UPLINKS)
 
 struct plan {
 	struct route_spec routes[MAX_ROUTES];
@@ -485,6 +496,19 @@ static int build_plan(const struct mlb_state *state, struct plan *p,
 			.prio = prio + 2, .table = state->uplinks[i].table,
 			.src = state->uplinks[i].addr,
 		};
+	/* last-resort=unreachable: sockets given this mark while every
+	 * uplink is down fail at once instead of leaving by main. */
+	if (state->last_resort == MLB_LAST_RESORT_UNREACHABLE) {
+		p->routes[p->nroutes++] = (struct route_spec){
+			.table = state->unreachable_table,
+			.scope = RT_SCOPE_UNIVERSE, .unreachable = true,
+		};
+		p->rules[p->nrules++] = (struct rule_spec){
+			.prio = prio + 1, .table = state->unreachable_table,
+			.has_mark = true, .mark = state->unreachable_mark,
+			.mask = state->mark_mask,
+		};
+	}
 	return 0;
 }
 
@@ -494,7 +518,10 @@ static void describe_route(const struct route_spec *s, char *buf, size_t len)
 
 	if (!if_indextoname((unsigned)s->ifindex, dev))
 		snprintf(dev, sizeof(dev), "#%d", s->ifindex);
-	if (s->dst_len == 0 && s->gateway)
+	if (s->unreachable)
+		snprintf(buf, len, "unreachable default route to table %u",
+			 s->table);
+	else if (s->dst_len == 0 && s->gateway)
 		snprintf(buf, len, "default route via %s to table %u",
 			 ip4(s->gateway, a), s->table);
 	else if (s->dst_len == 0)
@@ -535,12 +562,13 @@ static struct rtnl_route *route_object(const struct route_spec *s)
 		rtnl_route_set_family(r, AF_INET);
 		rtnl_route_set_table(r, s->table);
 		rtnl_route_set_protocol(r, MLB_RTPROT);
-		rtnl_route_set_type(r, RTN_UNICAST);
+		rtnl_route_set_type(r, s->unreachable ? RTN_UNREACHABLE :
+							RTN_UNICAST);
 		rtnl_route_set_scope(r, s->scope);
 		ok = rtnl_route_set_dst(r, dst) == 0 &&
-		     rtnl_route_set_pref_src(r, src) == 0;
+		     (s->unreachable || rtnl_route_set_pref_src(r, src) == 0);
 	}
-	if (ok) {
+	if (ok && !s->unreachable) {
 		rtnl_route_nh_set_ifindex(nh, s->ifindex);
 		if (gw)
 			rtnl_route_nh_set_gateway(nh, gw);
@@ -754,6 +782,58 @@ int route_remove(const struct mlb_state *state, struct mlb_err *err)
 	if ((state->installed & MLB_INSTALLED_ROUTES) &&
 	    delete_routes(&c, &plan, plan.nroutes, ret ? NULL : err))
 		ret = -1;
+	conn_close(&c);
+	return ret;
+}
+
+/* ---- route_update_uplink ----------------------------------------------- */
+
+/* The plan of one uplink alone: its routes and its from-rule. */
+static void uplink_plan(const struct mlb_state *state, unsigned i,
+			struct plan *p)
+{
+	p->nroutes = p->nrules = 0;
+	plan_uplink_routes(p, &state->uplinks[i]);
+	p->rules[p->nrules++] = (struct rule_spec){
+		.prio = state->priority + 2, .table = state->uplinks[i].table,
+		.src = state->uplinks[i].addr,
+	};
+}
+
+int route_update_uplink(const struct mlb_state *old,
+			const struct mlb_state *new, unsigned i,
+			struct mlb_err *err)
+{
+	struct plan before, after;
+	char what[128];
+	struct nlconn c;
+	int ret = 0;
+
+	if (i >= old->nuplinks || i >= new->nuplinks)
+		return mlb_fail(err, "no uplink %u", i);
+	if (conn_open(&c, err))
+		return -1;
+	uplink_plan(old, i, &before);
+	uplink_plan(new, i, &after);
+	/* The table's routes cannot be made before they are broken: the new
+	 * default route has the old one's key.  The gap is one uplink's
+	 * table for a few netlink round trips. */
+	delete_rules(&c, &before, before.nrules, NULL);
+	delete_routes(&c, &before, before.nroutes, NULL);
+	for (unsigned r = 0; r < after.nroutes && !ret; r++)
+		if (route_request(&c, &after.routes[r], true) &&
+		    c.kerr != EEXIST) {
+			describe_route(&after.routes[r], what, sizeof(what));
+			ret = mlb_fail(err, "adding %s: %s", what,
+				       conn_why(&c));
+		}
+	for (unsigned r = 0; r < after.nrules && !ret; r++)
+		if (rule_request(&c, &after.rules[r], true) &&
+		    c.kerr != EEXIST) {
+			describe_rule(&after.rules[r], what, sizeof(what));
+			ret = mlb_fail(err, "adding %s: %s", what,
+				       conn_why(&c));
+		}
 	conn_close(&c);
 	return ret;
 }

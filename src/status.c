@@ -19,7 +19,8 @@
 struct view {
 	struct mlb_state state;
 	struct mlb_prog_info prog;
-	uint64_t counts[MLB_MAX_UPLINKS];
+	uint64_t counts[MLB_MAX_UPLINKS + 1];	/* + the unreachable mark's */
+	struct mlb_health health[MLB_MAX_UPLINKS];
 	uint64_t total;
 	bool cgroup_exists;
 };
@@ -33,7 +34,10 @@ static int read_view(uint64_t id, struct view *v, struct mlb_err *err)
 	if (loader_open(id, &pins, err))
 		return -1;
 	ret = loader_read_state(&pins, &v->state, err) ||
-	      loader_read_counts(&pins, v->state.nuplinks, v->counts, err) ||
+	      loader_read_counts(&pins, v->state.nuplinks +
+				 (v->state.last_resort ==
+				  MLB_LAST_RESORT_UNREACHABLE), v->counts, err) ||
+	      loader_read_health(&pins, v->state.nuplinks, v->health, err) ||
 	      loader_prog_info(&pins, &v->prog, err);
 	loader_close(&pins);
 	if (ret)
@@ -42,6 +46,15 @@ static int read_view(uint64_t id, struct view *v, struct mlb_err *err)
 		v->total += v->counts[i];
 	v->cgroup_exists = access(v->state.cgroup_path, F_OK) == 0;
 	return 0;
+}
+
+static const char *health_word(__u32 state)
+{
+	switch (state) {
+	case MLB_HEALTH_UP: return "up";
+	case MLB_HEALTH_DOWN: return "down";
+	default: return "unknown";
+	}
 }
 
 static const char *ipv4(uint32_t addr, char *buf)
@@ -80,6 +93,12 @@ static void print_text(const struct view *v)
 		printf("  masquerade  off\n");
 	printf("  records     %s\n", s->record_sockets ?
 	       "per-socket uplink records in map sk_uplink" : "off");
+	if (s->last_resort == MLB_LAST_RESORT_UNREACHABLE)
+		printf("  last resort unreachable (mark 0x%x, table %u): %" PRIu64
+		       " sockets\n", s->unreachable_mark, s->unreachable_table,
+		       v->counts[s->nuplinks]);
+	else
+		printf("  last resort main table\n");
 	printf("  %-15s %-10s %-6s %-7s %-15s %-18s %s\n", "UPLINK", "MARK",
 	       "TABLE", "WEIGHT", "GATEWAY", "ADDRESS", "SOCKETS");
 	for (unsigned i = 0; i < s->nuplinks; i++) {
@@ -99,6 +118,26 @@ static void print_text(const struct view *v)
 		printf("\n");
 	}
 	printf("  total sockets %" PRIu64 "\n", v->total);
+	printf("  %-15s %-8s %-21s %-26s %s\n", "UPLINK", "HEALTH", "SINCE",
+	       "REASON", "LAST PROBE");
+	for (unsigned i = 0; i < s->nuplinks; i++) {
+		const struct mlb_health *h = &v->health[i];
+		char since[32] = "-", probe[48] = "none yet (watch running?)";
+		time_t when = (time_t)h->since;
+
+		if (h->since)
+			strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S",
+				 gmtime(&when));
+		if (h->last_probe && h->last_ok)
+			snprintf(probe, sizeof(probe), "answered, %.1f ms",
+				 h->rtt_us / 1000.0);
+		else if (h->last_probe)
+			snprintf(probe, sizeof(probe), "failed (%u in a row)",
+				 h->fails);
+		printf("  %-15s %-8s %-21s %-26s %s\n", s->uplinks[i].ifname,
+		       health_word(h->state), since,
+		       h->reason[0] ? h->reason : "-", probe);
+	}
 }
 
 static void print_json(struct json *j, const struct view *v)
@@ -124,6 +163,11 @@ static void print_json(struct json *j, const struct view *v)
 	json_kv_bool(j, "masquerade", s->masquerade);
 	json_kv_bool(j, "record_sockets", s->record_sockets);
 	json_kv_string(j, "nft_table", s->nft_table);
+	json_kv_string(j, "last_resort",
+		       s->last_resort == MLB_LAST_RESORT_UNREACHABLE ?
+		       "unreachable" : "main");
+	if (s->last_resort == MLB_LAST_RESORT_UNREACHABLE)
+		json_kv_uint(j, "unreachable_sockets", v->counts[s->nuplinks]);
 	json_kv_uint(j, "sockets", v->total);
 	json_key(j, "uplinks");
 	json_array_begin(j);
@@ -140,6 +184,16 @@ static void print_json(struct json *j, const struct view *v)
 		json_kv_string(j, "address", ipv4(u->addr, buf));
 		json_kv_uint(j, "prefixlen", u->prefixlen);
 		json_kv_uint(j, "sockets", v->counts[i]);
+		json_key(j, "health");
+		json_object_begin(j);
+		json_kv_string(j, "state", health_word(v->health[i].state));
+		json_kv_uint(j, "since", v->health[i].since);
+		json_kv_string(j, "reason", v->health[i].reason);
+		json_kv_uint(j, "last_probe", v->health[i].last_probe);
+		json_kv_bool(j, "last_probe_ok", v->health[i].last_ok);
+		json_kv_uint(j, "rtt_us", v->health[i].rtt_us);
+		json_kv_uint(j, "failures_in_a_row", v->health[i].fails);
+		json_object_end(j);
 		json_object_end(j);
 	}
 	json_array_end(j);

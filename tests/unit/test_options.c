@@ -88,6 +88,86 @@ static void test_uplink_bad_specs(void **state)
 	assert_error_says("not key=value");
 }
 
+static void test_uplink_health_keys(void **state)
+{
+	struct mlb_uplink_spec u;
+	struct in_addr a, b;
+
+	(void)state;
+	inet_pton(AF_INET, "198.51.100.7", &a);
+	inet_pton(AF_INET, "203.0.113.9", &b);
+	assert_int_equal(mlb_parse_uplink("eth0,probe=198.51.100.7,203.0.113.9,"
+					  "probe-type=tcp:443,interval=0.25,"
+					  "timeout=2,down=5,up=1,weight=2",
+					  &u, &err), 0);
+	assert_int_equal(u.nprobes, 2);
+	assert_int_equal(u.probes[0].s_addr, a.s_addr);
+	assert_int_equal(u.probes[1].s_addr, b.s_addr);
+	assert_int_equal(u.probe_type, MLB_PROBE_TCP);
+	assert_int_equal(u.probe_port, 443);
+	assert_int_equal(u.interval_ms, 250);
+	assert_int_equal(u.timeout_ms, 2000);
+	assert_int_equal(u.down, 5);
+	assert_int_equal(u.up, 1);
+	assert_int_equal(u.weight, 2);
+	assert_int_equal(mlb_parse_uplink("eth0,probe-type=arp", &u, &err), 0);
+	assert_int_equal(u.probe_type, MLB_PROBE_ARP);
+	assert_int_equal(u.nprobes, 0);		/* the gateway, later */
+	assert_int_equal(mlb_parse_uplink("eth0,probe-type=icmp", &u, &err), 0);
+	assert_int_equal(u.probe_type, MLB_PROBE_ICMP);
+}
+
+static void test_uplink_bad_health_keys(void **state)
+{
+	struct mlb_uplink_spec u;
+
+	(void)state;
+	assert_int_equal(mlb_parse_uplink("eth0,probe-type=udp", &u, &err), -1);
+	assert_error_says("must be icmp, tcp:PORT or arp");
+	assert_int_equal(mlb_parse_uplink("eth0,probe-type=tcp:0", &u, &err), -1);
+	assert_int_equal(mlb_parse_uplink("eth0,probe-type=tcp:", &u, &err), -1);
+	assert_int_equal(mlb_parse_uplink("eth0,probe=example.com", &u, &err), -1);
+	assert_error_says("probe \"example.com\" is not an IPv4 address");
+	assert_int_equal(mlb_parse_uplink("eth0,probe=1.1.1.1,2.2.2.2,3.3.3.3,"
+					  "4.4.4.4,5.5.5.5", &u, &err), -1);
+	assert_error_says("at most 4 probe addresses");
+	assert_int_equal(mlb_parse_uplink("eth0,weight=2,1.1.1.1", &u, &err), -1);
+	assert_error_says("is not key=value");
+	assert_int_equal(mlb_parse_uplink("eth0,down=0", &u, &err), -1);
+	assert_error_says("down must be an integer from 1 to 100");
+	assert_int_equal(mlb_parse_uplink("eth0,up=101", &u, &err), -1);
+	assert_int_equal(mlb_parse_uplink("eth0,interval=0", &u, &err), -1);
+	assert_error_says("must be a number of seconds");
+	assert_int_equal(mlb_parse_uplink("eth0,interval=-1", &u, &err), -1);
+	assert_int_equal(mlb_parse_uplink("eth0,timeout=1.2345", &u, &err), -1);
+	assert_int_equal(mlb_parse_uplink("eth0,timeout=3601", &u, &err), -1);
+	assert_int_equal(mlb_parse_uplink("eth0,interval=1s", &u, &err), -1);
+	assert_int_equal(mlb_parse_uplink("eth0,probe=1.1.1.1,probe=2.2.2.2",
+					  &u, &err), -1);
+	assert_error_says("probe is given twice");
+}
+
+static void test_seconds(void **state)
+{
+	unsigned ms;
+
+	(void)state;
+	assert_int_equal(mlb_parse_seconds("1", "--interval", &ms, &err), 0);
+	assert_int_equal(ms, 1000);
+	assert_int_equal(mlb_parse_seconds("0.001", "--interval", &ms, &err), 0);
+	assert_int_equal(ms, 1);
+	assert_int_equal(mlb_parse_seconds("3600", "--interval", &ms, &err), 0);
+	assert_int_equal(ms, 3600000);
+	assert_int_equal(mlb_parse_seconds("2.5", "--timeout", &ms, &err), 0);
+	assert_int_equal(ms, 2500);
+	assert_int_equal(mlb_parse_seconds("0.0", "--timeout", &ms, &err), -1);
+	assert_error_says("--timeout \"0.0\" must be a number of seconds");
+	assert_int_equal(mlb_parse_seconds(".5", "--timeout", &ms, &err), -1);
+	assert_int_equal(mlb_parse_seconds("5.", "--timeout", &ms, &err), -1);
+	assert_int_equal(mlb_parse_seconds("99999999999", "--timeout", &ms,
+					   &err), -1);
+}
+
 static void test_duplicates(void **state)
 {
 	struct mlb_uplink_spec u[3];
@@ -197,6 +277,9 @@ int main(void)
 		cmocka_unit_test(test_uplink_with_keys_in_any_order),
 		cmocka_unit_test(test_uplink_bad_weights),
 		cmocka_unit_test(test_uplink_bad_specs),
+		cmocka_unit_test(test_uplink_health_keys),
+		cmocka_unit_test(test_uplink_bad_health_keys),
+		cmocka_unit_test(test_seconds),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_marks),

@@ -1,0 +1,31 @@
+/* watch.h - the health daemon: keeps new sockets off dead uplinks.
+ *
+ * For every pinned attachment (including ones made while it runs), watch
+ * probes each uplink through that uplink, follows link events over
+ * netlink (carrier, admin state, addresses, routes), marks an uplink down
+ * after `down` failed probes in a row or at once on a link event, and back
+ * up after `up` good probes, rewriting the slot table with one flip.  When
+ * DHCP moves an uplink's gateway or address, its table and rule follow.
+ * Killing watch leaves the last slot table and health in place.
+ */
+#ifndef MLB_WATCH_H
+#define MLB_WATCH_H
+
+#include "error.h"
+
+/* Settings for uplinks that did not give their own. */
+struct watch_defaults {
+	unsigned probe_type;		/* MLB_PROBE_ICMP, _TCP, _ARP */
+	unsigned probe_port;
+	unsigned interval_ms;		/* 1000 */
+	unsigned timeout_ms;		/* 1000 */
+	unsigned down;			/* 3 */
+	unsigned up;			/* 3 */
+};
+
+void watch_default_settings(struct watch_defaults *d);
+
+/* Run until SIGTERM or SIGINT.  Returns 0 then, -1 on a fatal error. */
+int watch_run(const struct watch_defaults *defaults, struct mlb_err *err);
+
+#endif

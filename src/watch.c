@@ -1,0 +1,585 @@
+/* watch.c - uplink health: probes, link events, failover (see watch.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include "loader.h"
+#include "netns.h"
+#include "probe.h"
+#include "route.h"
+#include "watch.h"
+
+#define MAX_WATCHED 64
+#define RESCAN_US 1000000	/* look for new or removed attachments */
+
+/* One uplink of one attachment. */
+struct uplink_watch {
+	struct mlb_health health;
+	struct probe probes[MLB_MAX_PROBES];
+	unsigned in_flight;		/* probes of the current round */
+	bool round_ok;			/* some probe of the round answered */
+	uint32_t round_rtt_us;
+	uint64_t next_probe_us;
+	bool link_ok;			/* admin up, carrier, address */
+};
+
+struct attachment_watch {
+	bool used;
+	uint64_t id;
+	uint32_t link_id;		/* a re-attach makes a new link */
+	struct mlb_pins pins;
+	struct mlb_state state;
+	int events;			/* netlink socket in its namespace */
+	bool check_links;		/* an event arrived, or first look */
+	bool reachable;			/* its namespace could be entered */
+	struct uplink_watch up[MLB_MAX_UPLINKS];
+};
+
+static volatile sig_atomic_t stop_requested, rescan_requested;
+static struct attachment_watch watched[MAX_WATCHED];
+static const struct watch_defaults *defaults;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		rescan_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+void watch_default_settings(struct watch_defaults *d)
+{
+	*d = (struct watch_defaults){
+		.probe_type = MLB_PROBE_ICMP,
+		.interval_ms = 1000,
+		.timeout_ms = 1000,
+		.down = 3,
+		.up = 3,
+	};
+}
+
+/* An uplink's own setting, or watch's default. */
+static unsigned setting(unsigned own, unsigned fallback)
+{
+	return own ? own : fallback;
+}
+
+static void log_line(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static void log_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mlb-bpf watch: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---- entering an attachment's namespace -------------------------------- */
+
+static int enter(const struct attachment_watch *a, struct mlb_err *err)
+{
+	if (a->state.netns_path[0]) {
+		if (netns_inode_of(a->state.netns_path) !=
+		    a->state.netns_inode)
+			return mlb_fail(err, "network namespace %s is gone",
+					a->state.netns_path);
+		return netns_enter(a->state.netns_path, err);
+	}
+	if (netns_return_home(err))
+		return -1;
+	if (netns_current_inode() != a->state.netns_inode)
+		return mlb_fail(err, "attached from another network namespace");
+	return 0;
+}
+
+static void leave(void)
+{
+	struct mlb_err ignored;
+
+	netns_return_home(&ignored);
+}
+
+/* A netlink socket that wakes us on link, address and route changes. */
+static int open_events(void)
+{
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR |
+			     RTMGRP_IPV4_ROUTE,
+	};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			NETLINK_ROUTE);
+
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void drain(int fd)
+{
+	char buf[8192];
+
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+}
+
+/* ---- health state ------------------------------------------------------ */
+
+static const char *uplink_name(const struct attachment_watch *a, unsigned i)
+{
+	return a->state.uplinks[i].ifname;
+}
+
+static void set_state(struct attachment_watch *a, unsigned i, __u32 state,
+		      const char *reason)
+{
+	struct mlb_health *h = &a->up[i].health;
+	struct mlb_err err;
+
+	if (h->state == state)
+		return;
+	h->state = state;
+	h->since = (uint64_t)time(NULL);
+	snprintf(h->reason, sizeof(h->reason), "%s", reason);
+	log_line("cgroup %s uplink %s: %s (%s)", a->state.cgroup_path,
+		 uplink_name(a, i), state == MLB_HEALTH_UP ? "up" : "down",
+		 reason);
+	if (loader_write_health(&a->pins, i, h, &err))
+		log_line("%s", err.msg);
+}
+
+/* New sockets go to the uplinks that are not down, by their weights; when
+ * all are down, to the last resort (no mark: main; or the unreachable
+ * mark, which is one more "uplink" after the real ones). */
+static void apply_weights(struct attachment_watch *a)
+{
+	unsigned weights[MLB_MAX_UPLINKS + 1] = { 0 }, live = 0;
+	unsigned n = a->state.nuplinks;
+	bool unreachable =
+		a->state.last_resort == MLB_LAST_RESORT_UNREACHABLE;
+	struct mlb_err err;
+
+	for (unsigned i = 0; i < n; i++) {
+		bool down = a->up[i].health.state == MLB_HEALTH_DOWN;
+
+		weights[i] = down ? 0 : a->state.uplinks[i].weight;
+		live += !down;
+	}
+	if (unreachable)
+		weights[n++] = live ? 0 : 1;
+	if (loader_set_weights(&a->pins, weights, n, &err))
+		log_line("cgroup %s: %s", a->state.cgroup_path, err.msg);
+	else if (!live)
+		log_line("cgroup %s: every uplink is down; new sockets %s",
+			 a->state.cgroup_path, unreachable ?
+			 "get the unreachable route" : "follow the main table");
+}
+
+/* ---- link checks (events, and at every probe) -------------------------- */
+
+/* The uplink's gateway or address changed (DHCP): move its table and
+ * rule, and record the new values. */
+static void follow_change(struct attachment_watch *a, unsigned i,
+			  const struct mlb_link_info *link)
+{
+	struct mlb_state_uplink *u = &a->state.uplinks[i];
+	struct mlb_state next = a->state;
+	struct mlb_state_uplink *n = &next.uplinks[i];
+	char gw[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
+	struct mlb_err err;
+
+	if (!u->gateway_given && link->has_gateway)
+		n->gateway = link->gateway.s_addr;
+	n->addr = link->addr.s_addr;
+	n->prefixlen = link->prefixlen;
+	n->ifindex = (__u32)link->ifindex;
+	if (n->gateway == u->gateway && n->addr == u->addr &&
+	    n->prefixlen == u->prefixlen && n->ifindex == u->ifindex)
+		return;
+	if (route_update_uplink(&a->state, &next, i, &err)) {
+		log_line("cgroup %s uplink %s: %s", a->state.cgroup_path,
+			 u->ifname, err.msg);
+		return;
+	}
+	a->state = next;
+	if (loader_write_state(&a->pins, &a->state, &err))
+		log_line("%s", err.msg);
+	log_line("cgroup %s uplink %s: now %s/%u via %s", a->state.cgroup_path,
+		 u->ifname, inet_ntop(AF_INET, &n->addr, addr, sizeof(addr)),
+		 n->prefixlen, inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw)));
+}
+
+/* Returns true if some uplink went down. */
+static bool check_links(struct attachment_watch *a)
+{
+	bool changed = false;
+
+	for (unsigned i = 0; i < a->state.nuplinks; i++) {
+		struct mlb_link_info link;
+		const char *why = NULL;
+		struct mlb_err err;
+
+		if (route_lookup_link(uplink_name(a, i), &link, &err))
+			why = strstr(err.msg, "no IPv4") ? "address removed" :
+							   "interface gone";
+		else if (!link.admin_up)
+			why = "admin down";
+		else if (!link.carrier)
+			why = "carrier lost";
+		a->up[i].link_ok = !why;
+		if (why) {
+			if (a->up[i].health.state != MLB_HEALTH_DOWN) {
+				set_state(a, i, MLB_HEALTH_DOWN, why);
+				changed = true;
+			}
+			continue;
+		}
+		follow_change(a, i, &link);
+	}
+	return changed;
+}
+
+/* ---- probes ------------------------------------------------------------ */
+
+static bool end_round(struct attachment_watch *a, unsigned i);
+
+/* Returns false if no probe could even be sent (a failed round). */
+static bool start_round(struct attachment_watch *a, unsigned i, uint64_t now)
+{
+	const struct mlb_state_uplink *u = &a->state.uplinks[i];
+	struct uplink_watch *w = &a->up[i];
+	unsigned type = setting(u->probe_type, defaults->probe_type);
+	unsigned port = setting(u->probe_port, defaults->probe_port);
+	unsigned timeout = setting(u->timeout_ms, defaults->timeout_ms);
+	unsigned n = u->nprobes ? u->nprobes : 1;
+	static const enum probe_type types[] = {
+		[MLB_PROBE_ICMP] = PROBE_ICMP,
+		[MLB_PROBE_TCP] = PROBE_TCP,
+		[MLB_PROBE_ARP] = PROBE_ARP,
+	};
+
+	w->next_probe_us = now + 1000ULL *
+		setting(u->interval_ms, defaults->interval_ms);
+	w->round_ok = false;
+	w->in_flight = 0;
+	for (unsigned p = 0; p < n; p++) {
+		struct in_addr target = {
+			.s_addr = u->nprobes ? u->probes[p] : u->gateway,
+		};
+		struct in_addr source = { .s_addr = u->addr };
+		struct mlb_err err;
+
+		if (probe_start(&w->probes[w->in_flight], types[type], target,
+				(uint16_t)port, u->ifname, (int)u->ifindex,
+				source, u->mark, timeout, &err) == 0)
+			w->in_flight++;
+	}
+	return w->in_flight > 0;
+}
+
+/* One probe round finished: count it, and decide. */
+static bool end_round(struct attachment_watch *a, unsigned i)
+{
+	const struct mlb_state_uplink *u = &a->state.uplinks[i];
+	struct uplink_watch *w = &a->up[i];
+	struct mlb_health *h = &w->health;
+	unsigned down = setting(u->down, defaults->down);
+	unsigned up = setting(u->up, defaults->up);
+	char why[64];
+	struct mlb_err err;
+	__u32 before = h->state;
+
+	h->last_probe = (uint64_t)time(NULL);
+	h->last_ok = w->round_ok;
+	if (w->round_ok) {
+		h->rtt_us = w->round_rtt_us;
+		h->successes++;
+		h->fails = 0;
+	} else {
+		h->fails++;
+		h->successes = 0;
+	}
+	if (h->state != MLB_HEALTH_DOWN && h->fails >= down) {
+		snprintf(why, sizeof(why), "%u probes failed", h->fails);
+		set_state(a, i, MLB_HEALTH_DOWN, why);
+	} else if (h->state == MLB_HEALTH_DOWN && w->link_ok &&
+		   h->successes >= up) {
+		snprintf(why, sizeof(why), "%u probes answered", h->successes);
+		set_state(a, i, MLB_HEALTH_UP, why);
+	} else if (loader_write_health(&a->pins, i, h, &err)) {
+		log_line("%s", err.msg);
+	}
+	return h->state != before;
+}
+
+/* Look at the probes in flight; returns true if a state changed. */
+static bool collect(struct attachment_watch *a, uint64_t now)
+{
+	bool changed = false;
+
+	for (unsigned i = 0; i < a->state.nuplinks; i++) {
+		struct uplink_watch *w = &a->up[i];
+		unsigned still = 0;
+
+		if (w->in_flight == 0)
+			continue;
+		for (unsigned p = 0; p < w->in_flight; p++) {
+			struct probe *pr = &w->probes[p];
+
+			if (!probe_check(pr, now)) {
+				still++;
+				continue;
+			}
+			if (pr->ok && !w->round_ok) {
+				w->round_ok = true;
+				w->round_rtt_us = pr->rtt_us;
+			}
+		}
+		if (still)
+			continue;
+		w->in_flight = 0;
+		changed |= end_round(a, i);
+	}
+	return changed;
+}
+
+/* ---- attachments come and go ------------------------------------------- */
+
+static void forget(struct attachment_watch *a)
+{
+	for (unsigned i = 0; i < a->state.nuplinks; i++)
+		for (unsigned p = 0; p < a->up[i].in_flight; p++)
+			probe_cancel(&a->up[i].probes[p]);
+	if (a->events >= 0)
+		close(a->events);
+	loader_close(&a->pins);
+	a->used = false;
+}
+
+/* The id of the BPF link pinned for cgroup id now (0 if none). */
+static uint32_t current_link_id(uint64_t id)
+{
+	struct mlb_prog_info info = { 0 };
+	struct mlb_pins pins;
+	struct mlb_err err;
+
+	if (loader_open(id, &pins, &err))
+		return 0;
+	if (loader_prog_info(&pins, &info, &err))
+		info.link_id = 0;
+	loader_close(&pins);
+	return info.link_id;
+}
+
+static void adopt(uint64_t id)
+{
+	struct attachment_watch *a = NULL;
+	struct mlb_health health[MLB_MAX_UPLINKS];
+	struct mlb_err err;
+
+	for (unsigned s = 0; s < MAX_WATCHED && !a; s++)
+		if (!watched[s].used)
+			a = &watched[s];
+	if (!a) {
+		log_line("too many attachments; not watching cgroup id %" PRIu64,
+			 id);
+		return;
+	}
+	memset(a, 0, sizeof(*a));
+	a->events = -1;
+	if (loader_open(id, &a->pins, &err) ||
+	    loader_read_state(&a->pins, &a->state, &err) ||
+	    loader_read_health(&a->pins, a->state.nuplinks, health, &err)) {
+		log_line("cgroup id %" PRIu64 ": %s", id, err.msg);
+		loader_close(&a->pins);
+		return;
+	}
+	a->used = true;
+	a->id = id;
+	a->link_id = current_link_id(id);
+	a->check_links = true;
+	/* A restarted watch carries on from the health it finds. */
+	for (unsigned i = 0; i < a->state.nuplinks; i++) {
+		a->up[i].health = health[i];
+		if (health[i].state == MLB_HEALTH_UNKNOWN)
+			set_state(a, i, MLB_HEALTH_UP, "watch started");
+		a->up[i].link_ok = true;
+	}
+	if (enter(a, &err) == 0) {
+		a->events = open_events();
+		a->reachable = true;
+	} else {
+		log_line("cgroup %s: %s", a->state.cgroup_path, err.msg);
+	}
+	leave();
+	log_line("watching cgroup %s (%u uplinks)", a->state.cgroup_path,
+		 a->state.nuplinks);
+}
+
+static void rescan(void)
+{
+	uint64_t ids[MAX_WATCHED];
+	unsigned n = loader_list(ids, MAX_WATCHED);
+
+	for (unsigned s = 0; s < MAX_WATCHED; s++) {
+		bool still = false;
+
+		if (!watched[s].used)
+			continue;
+		for (unsigned k = 0; k < n; k++)
+			still |= ids[k] == watched[s].id;
+		if (!still || !loader_is_attached(watched[s].id)) {
+			log_line("cgroup %s detached; no longer watching",
+				 watched[s].state.cgroup_path);
+			forget(&watched[s]);
+		} else if (current_link_id(watched[s].id) !=
+			   watched[s].link_id) {
+			/* attached again: watch the new attachment */
+			forget(&watched[s]);
+		}
+	}
+	for (unsigned k = 0; k < n; k++) {
+		bool known = false;
+
+		for (unsigned s = 0; s < MAX_WATCHED; s++)
+			known |= watched[s].used && watched[s].id == ids[k];
+		if (!known)
+			adopt(ids[k]);
+	}
+}
+
+/* ---- the loop ---------------------------------------------------------- */
+
+/* Link checks and new probe rounds for one attachment, in its namespace. */
+static void tend(struct attachment_watch *a, uint64_t now)
+{
+	bool changed = false, due = a->check_links;
+	struct mlb_err err;
+
+	for (unsigned i = 0; i < a->state.nuplinks; i++)
+		due |= a->up[i].in_flight == 0 && now >= a->up[i].next_probe_us;
+	if (!due)
+		return;
+	if (enter(a, &err)) {
+		leave();
+		return;
+	}
+	changed |= check_links(a);
+	a->check_links = false;
+	for (unsigned i = 0; i < a->state.nuplinks; i++)
+		if (a->up[i].in_flight == 0 && now >= a->up[i].next_probe_us &&
+		    !start_round(a, i, now))
+			changed |= end_round(a, i);
+	leave();
+	if (changed)
+		apply_weights(a);
+}
+
+/* Poll probe sockets and event sockets until something is due. */
+static void wait_for_work(uint64_t now)
+{
+	struct pollfd fds[MAX_WATCHED * (1 + MLB_MAX_UPLINKS * MLB_MAX_PROBES)];
+	struct attachment_watch *owner[sizeof(fds) / sizeof(fds[0])];
+	uint64_t wake = now + 100000;	/* at least every 100 ms */
+	nfds_t n = 0;
+
+	for (unsigned s = 0; s < MAX_WATCHED; s++) {
+		struct attachment_watch *a = &watched[s];
+
+		if (!a->used)
+			continue;
+		if (a->events >= 0) {
+			owner[n] = a;
+			fds[n++] = (struct pollfd){ .fd = a->events,
+						    .events = POLLIN };
+		}
+		for (unsigned i = 0; i < a->state.nuplinks; i++) {
+			struct uplink_watch *w = &a->up[i];
+
+			if (w->in_flight == 0 && w->next_probe_us < wake)
+				wake = w->next_probe_us;
+			for (unsigned p = 0; p < w->in_flight; p++) {
+				if (w->probes[p].fd < 0)
+					continue;
+				if (w->probes[p].deadline_us < wake)
+					wake = w->probes[p].deadline_us;
+				owner[n] = NULL;
+				fds[n++] = (struct pollfd){
+					.fd = w->probes[p].fd,
+					.events = probe_poll_events(&w->probes[p]),
+				};
+			}
+		}
+	}
+	poll(fds, n, wake > now ? (int)((wake - now + 999) / 1000) : 0);
+	for (nfds_t k = 0; k < n; k++)
+		if (owner[k] && (fds[k].revents & POLLIN)) {
+			drain(fds[k].fd);
+			owner[k]->check_links = true;
+		}
+}
+
+int watch_run(const struct watch_defaults *d, struct mlb_err *err)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	uint64_t next_scan = 0;
+
+	defaults = d;
+	if (netns_save_home(err))
+		return -1;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	log_line("started (probe every %u ms, timeout %u ms, down after %u, "
+		 "up after %u)", d->interval_ms, d->timeout_ms, d->down, d->up);
+
+	while (!stop_requested) {
+		uint64_t now = probe_now_us();
+
+		if (now >= next_scan || rescan_requested) {
+			rescan_requested = 0;
+			rescan();
+			next_scan = now + RESCAN_US;
+		}
+		for (unsigned s = 0; s < MAX_WATCHED; s++) {
+			struct attachment_watch *a = &watched[s];
+
+			if (!a->used)
+				continue;
+			if (collect(a, now))
+				apply_weights(a);
+			tend(a, now);
+		}
+		wait_for_work(probe_now_us());
+		now = probe_now_us();
+		for (unsigned s = 0; s < MAX_WATCHED; s++)
+			if (watched[s].used && collect(&watched[s], now))
+				apply_weights(&watched[s]);
+	}
+	for (unsigned s = 0; s < MAX_WATCHED; s++)
+		if (watched[s].used)
+			forget(&watched[s]);
+	log_line("stopped; the last slot tables stay in place");
+	return 0;
+}
