@@ -178,6 +178,30 @@ ip -n "$INET" link set gw1 up
 check "recovered: up0 up" wait_health 0 up
 check "recovered: up1 up" wait_health 1 up
 
+# -- TCP and ARP probes
+check "re-attach with TCP probes on up0 and ARP probes on up1" \
+	"$MLB" attach --netns "$CLI" --cgroup "$CG" \
+	--uplink "up0,probe=$SERVER,probe-type=tcp:5000,interval=0.2,timeout=0.2,down=3,up=2" \
+	--uplink "up1,probe-type=arp,interval=0.2,timeout=0.2,down=3,up=2"
+check "TCP-probed up0 is up" wait_health 0 up
+check "ARP-probed up1 is up" wait_health 1 up
+sleep 0.5
+check "ARP-probed up1 answers its probes" sh -c \
+	"'$MLB' status --cgroup '$CG' --json | jq -e '.attachments[0].uplinks[1].health.last_probe_ok' >/dev/null"
+ip netns exec "$INET" nft add table arp mlbfault
+ip netns exec "$INET" nft add chain arp mlbfault in '{ type filter hook input priority 0; }'
+ip netns exec "$INET" nft add rule arp mlbfault in iifname gw1 drop
+check "ARP lost on up1: up1 goes down" wait_health 1 down
+check_eq "ARP lost on up1: up0 stays up" "up" "$(health 0)"
+ip netns exec "$INET" nft delete table arp mlbfault
+check "ARP back: up1 comes back" wait_health 1 up
+ip netns exec "$INET" nft add table inet mlbfault
+ip netns exec "$INET" nft add chain inet mlbfault in '{ type filter hook input priority -10; }'
+ip netns exec "$INET" nft add rule inet mlbfault in iifname gw0 tcp dport 5000 drop
+check "TCP probes unanswered on up0: up0 goes down" wait_health 0 down
+ip netns exec "$INET" nft delete table inet mlbfault
+check "TCP answered again: up0 comes back" wait_health 0 up
+
 check "log has one line per change" grep -q "uplink up0: down (carrier lost)" "$WORK/watch.log"
 "$MLB" detach --cgroup "$CG"
 sleep 1.5
