@@ -7,7 +7,11 @@
  *              [--threads T] [--bind ADDR] [--report] [--rst]
  *   crr sockets --count N [--threads T]
  *   crr hold --connect ADDR:PORT --count N --duration S
+ *   crr marks --duration S [--every MS]
  *
+ * `marks` makes one socket every MS milliseconds (default 10) for S
+ * seconds and prints "SECONDS MARK" for each, SECONDS in wall-clock time,
+ * to time a failover against a fault injected at a known time.
  * `hold` opens N long-lived connections to a `server --echo` and pings
  * each every 100 ms for S seconds; it prints one line per connection:
  * "conn I local ADDR mark 0xM ok|broken".
@@ -468,6 +472,30 @@ static int run_hold(const struct sockaddr_in *server, uint64_t count,
 	return 0;
 }
 
+/* ---- marks over time --------------------------------------------------- */
+
+static int run_marks(double duration, unsigned every_ms)
+{
+	double end = now() + duration;
+
+	while (now() < end) {
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+		uint32_t mark = 0;
+		socklen_t len = sizeof(mark);
+		struct timespec wall;
+
+		if (fd >= 0) {
+			getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &len);
+			close(fd);
+		}
+		clock_gettime(CLOCK_REALTIME, &wall);
+		printf("%lld.%06ld 0x%x\n", (long long)wall.tv_sec,
+		       wall.tv_nsec / 1000, mark);
+		usleep(every_ms * 1000);
+	}
+	return 0;
+}
+
 /* ---- sockets only ----------------------------------------------------- */
 
 struct creator {
@@ -524,6 +552,7 @@ static const char usage[] =
 "                  [--threads T] [--bind ADDR] [--report] [--rst]\n"
 "       crr sockets --count N [--threads T]\n"
 "       crr hold --connect ADDR:PORT --count N --duration S\n"
+"       crr marks --duration S [--every MS]\n"
 "\n"
 "Connect/request/response traffic: each transaction is a new socket, one\n"
 "byte each way.  The server counts requests per peer address and writes\n"
@@ -550,12 +579,14 @@ int main(int argc, char **argv)
 		{ "report", optional_argument, NULL, 'r' },
 		{ "rst", no_argument, NULL, 'R' },
 		{ "echo", no_argument, NULL, 'e' },
+		{ "every", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct client proto = { 0 };
 	const char *mode, *report_file = NULL, *addr = NULL;
 	bool report = false, echo = false;
+	unsigned every_ms = 10;
 	uint64_t count = 0;
 	double duration = 0;
 	int threads = 1, c;
@@ -566,7 +597,8 @@ int main(int argc, char **argv)
 	}
 	mode = argv[1];
 	if (strcmp(mode, "server") && strcmp(mode, "client") &&
-	    strcmp(mode, "sockets") && strcmp(mode, "hold"))
+	    strcmp(mode, "sockets") && strcmp(mode, "hold") &&
+	    strcmp(mode, "marks"))
 		return bad_usage("unknown mode", mode);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -610,12 +642,23 @@ int main(int argc, char **argv)
 		case 'e':
 			echo = true;
 			break;
+		case 'E':
+			every_ms = (unsigned)atoi(optarg);
+			if (every_ms < 1 || every_ms > 10000)
+				return bad_usage("--every must be 1..10000 ms",
+						 NULL);
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
 		default:
 			return 2;
 		}
+	}
+	if (!strcmp(mode, "marks")) {
+		if (duration <= 0)
+			return bad_usage("give --duration S", NULL);
+		return run_marks(duration, every_ms);
 	}
 	if (!strcmp(mode, "sockets")) {
 		if (!count)

@@ -19,8 +19,10 @@
 # connection, share of connections per uplink, UDP new-socket exchange
 # rate, iperf3 bulk throughput; then the BPF program's own cost per socket
 # for 2..64 uplinks, balance accuracy over 10,000 sockets, and attach /
-# detach time.  Medians over rounds, ratios to "none".  Results go to
-# bench/results/ (results.md, results.csv, ratios.png).
+# detach time, failover time with `mlb-bpf watch`.  Medians over rounds,
+# ratios to "none".  Results go to
+# bench/results/ (results.md, results.csv, bpf_cost.csv, failover.csv,
+# ratios.png).
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -311,6 +313,49 @@ in_cli ip route add default via 10.102.0.1 dev up2 metric 300
 ACC_W1=$(accuracy 5:3:1 1)
 ACC_W4=$(accuracy 5:3:1 "$THREADS")
 
+# ---- failover time ------------------------------------------------------
+
+# failover carrier|silent: seconds from the fault to the last new socket
+# that still got the dead uplink's mark, with watch's defaults (probe the
+# gateway every 1 s, 1 s timeout, down after 3).
+failover() {
+	local kind=$1 t0 watch marks
+	"$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1 \
+		--no-masquerade
+	"$MLB" watch 2>/dev/null &
+	watch=$!
+	sleep 1.5
+	in_cgroup "$CRR" marks --duration 7 --every 5 > "$RAW/marks" &
+	marks=$!
+	sleep 1
+	t0=$(date +%s.%N)
+	if [ "$kind" = carrier ]; then
+		in_inet ip link set gw0 down
+	else
+		in_inet nft add table inet benchfault
+		in_inet nft add chain inet benchfault in '{ type filter hook input priority -10; }'
+		in_inet nft add rule inet benchfault in iifname gw0 drop
+	fi
+	wait "$marks" || true
+	if [ "$kind" = carrier ]; then
+		in_inet ip link set gw0 up
+	else
+		in_inet nft delete table inet benchfault
+	fi
+	kill "$watch"
+	wait "$watch" 2>/dev/null || true
+	"$MLB" detach --cgroup "$CG"
+	awk -v t0="$t0" '$2 == "0x10" && $1 >= t0 { last = $1 }
+		END { printf "%.3f\n", last ? last - t0 : 0 }' "$RAW/marks"
+}
+FAILOVER_ROUNDS=$((ROUNDS < 3 ? ROUNDS : 3))
+for ((r = 1; r <= FAILOVER_ROUNDS; r++)); do
+	printf '\rfailover time: round %d/%d ' "$r" "$FAILOVER_ROUNDS"
+	failover carrier >> "$RAW/failover.carrier"
+	failover silent >> "$RAW/failover.silent"
+done
+echo
+
 # ---- report ---------------------------------------------------------
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
@@ -332,6 +377,12 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 		echo "bpf_ns_per_socket,$n,$(median "$RAW/bpf_ns.$n")"
 	done
 } > "$OUT/bpf_cost.csv"
+
+{
+	echo "fault,failover_seconds"
+	echo "carrier,$(median "$RAW/failover.carrier")"
+	echo "silent,$(median "$RAW/failover.silent")"
+} > "$OUT/failover.csv"
 
 {
 	echo "# mlb-bpf benchmark"
@@ -361,6 +412,13 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 	echo "| 5:3:1 | $(echo "$ACC_W1" | awk '{ printf "%.1f sockets (%.3f%%)", $1, $2 }') | $(echo "$ACC_W4" | awk '{ printf "%.1f sockets (%.3f%%)", $1, $2 }') |"
 	echo
 	echo "mlb-bpf attach: $(median "$RAW/attach_ms") ms, detach: $(median "$RAW/detach_ms") ms (median, with masquerade)."
+	echo
+	echo "Failover with \`mlb-bpf watch\` defaults (probe the gateway every 1 s, 1 s timeout, down after 3): from the fault to the last new socket that still got the dead uplink's mark (a socket every 5 ms), median of $FAILOVER_ROUNDS:"
+	echo
+	echo "| fault | failover | target |"
+	echo "|---|---|---|"
+	echo "| carrier loss (gateway's link down) | $(median "$RAW/failover.carrier") s | < 1 s |"
+	echo "| silent loss (gateway drops everything) | $(median "$RAW/failover.silent") s | < 3 x interval + timeout = 4 s |"
 	echo
 	echo "Client namespace conntrack timeouts are 1 s (UDP, TCP close) so that no method with conntrack fills nf_conntrack_max; TCP clients close with RST (no TIME_WAIT)."
 } > "$OUT/results.md"
