@@ -26,6 +26,9 @@ void nat_table_name(uint64_t cgroup_id, char *buf, size_t len);
 /* Whether an `ip` family table of that name exists (-1 on error). */
 int nat_table_exists(const char *name, struct mlb_err *err);
 
+/* Fail, naming it, if state->nft_table already exists (someone else's). */
+int nat_check_free(const struct mlb_state *state, struct mlb_err *err);
+
 /* Create state->nft_table with one masquerade rule per uplink and set
  * MLB_INSTALLED_NAT.  Fails if the table already exists. */
 int nat_install(struct mlb_state *state, struct mlb_err *err);

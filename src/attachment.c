@@ -227,19 +227,9 @@ static int enter_request_netns(const struct attach_request *req,
  * free (a replaced attachment has been removed by now). */
 static int check_free(const struct mlb_state *state, struct mlb_err *err)
 {
-	int exists;
-
 	if (route_check_free(state, err))
 		return -1;
-	if (!state->masquerade)
-		return 0;
-	exists = nat_table_exists(state->nft_table, err);
-	if (exists < 0)
-		return -1;
-	if (exists)
-		return mlb_fail(err, "nftables table ip %s already exists",
-				state->nft_table);
-	return 0;
+	return state->masquerade ? nat_check_free(state, err) : 0;
 }
 
 /* Put a replaced attachment back after the new one failed. */

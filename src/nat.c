@@ -75,19 +75,26 @@ static bool safe_ifname(const char *name)
 	return true;
 }
 
-int nat_install(struct mlb_state *state, struct mlb_err *err)
+int nat_check_free(const struct mlb_state *state, struct mlb_err *err)
 {
-	char why[256];
-	size_t len = 0, cap = 512 + state->nuplinks * 64;
-	char *batch;
-	int exists;
+	int exists = nat_table_exists(state->nft_table, err);
 
-	exists = nat_table_exists(state->nft_table, err);
 	if (exists < 0)
 		return -1;
 	if (exists)
 		return mlb_fail(err, "nftables table ip %s already exists",
 				state->nft_table);
+	return 0;
+}
+
+int nat_install(struct mlb_state *state, struct mlb_err *err)
+{
+	char why[256];
+	size_t len = 0, cap = 512 + state->nuplinks * 64;
+	char *batch;
+
+	if (nat_check_free(state, err))
+		return -1;
 	batch = malloc(cap);
 	if (!batch)
 		return mlb_fail(err, "out of memory");

@@ -149,6 +149,42 @@ gw_back() {
 }
 check "gateway change back: up0's table follows" gw_back
 
+# -- DHCP gives up0 a new address
+in_cli sysctl -qw net.ipv4.conf.up0.promote_secondaries=1
+ip -n "$CLI" addr add 192.0.2.3/24 dev up0
+ip -n "$CLI" addr del "$UP0_ADDR/24" dev up0
+ip -n "$CLI" route replace default via "$GW0" dev up0 metric 100
+addr_follows() {
+	for _ in $(seq 50); do
+		ip -n "$CLI" rule show | grep -q "from 192.0.2.3 lookup 7100" &&
+			ip -n "$CLI" route show table 7100 | grep -q "src 192.0.2.3" &&
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "address change: up0's rule and table follow" addr_follows
+check "address change: the old address's rule is gone" sh -c \
+	"! ip -n '$CLI' rule show | grep -q 'from $UP0_ADDR '"
+sleep 0.7
+check "address change: up0 is up" wait_health 0 up
+in_cgroup "$CRR" client --connect "$SERVER:5000" --count 40 --report > "$WORK/addr"
+check "address change: new connections on up0 use its new address" \
+	grep -qx "local 192.0.2.3 20" "$WORK/addr"
+ip -n "$CLI" addr add "$UP0_ADDR/24" dev up0
+ip -n "$CLI" addr del 192.0.2.3/24 dev up0
+ip -n "$CLI" route replace default via "$GW0" dev up0 metric 100
+addr_back() {
+	for _ in $(seq 50); do
+		ip -n "$CLI" rule show | grep -q "from $UP0_ADDR lookup 7100" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "address change back: up0's rule follows" addr_back
+sleep 0.7
+check "address change back: up0 is up" wait_health 0 up
+
 # -- every uplink down, last resort main: no mark, the main table
 ip -n "$INET" link set gw0 down
 ip -n "$INET" link set gw1 down
