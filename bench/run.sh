@@ -27,7 +27,7 @@ set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 ROUNDS=5
-DURATION=2
+DURATION=1.5
 THREADS=4
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -348,7 +348,7 @@ failover() {
 	awk -v t0="$t0" '$2 == "0x10" && $1 >= t0 { last = $1 }
 		END { printf "%.3f\n", last ? last - t0 : 0 }' "$RAW/marks"
 }
-FAILOVER_ROUNDS=$((ROUNDS < 3 ? ROUNDS : 3))
+FAILOVER_ROUNDS=$((ROUNDS < 2 ? ROUNDS : 2))
 for ((r = 1; r <= FAILOVER_ROUNDS; r++)); do
 	printf '\rfailover time: round %d/%d ' "$r" "$FAILOVER_ROUNDS"
 	failover carrier >> "$RAW/failover.carrier"
