@@ -15,6 +15,8 @@
 #include "mlb.h"
 
 #define AF_INET 2
+#define SOL_SOCKET 1
+#define SO_MARK 36
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -72,6 +74,14 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, 8);
 } health SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MLB_MAX_DEST_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mlb_dest_key);
+	__type(value, struct mlb_dest_rule);
+} dest_rules SEC(".maps");
 
 /* Leave alone what is not ours to decide: sockets someone already marked
  * (a nearer cgroup's program, or another tool) and non-IPv4 sockets. */
@@ -150,6 +160,59 @@ int mlb_sock_create(struct bpf_sock *sk)
 	if (cfg->flags & MLB_F_RECORD_SOCKETS)
 		remember_choice(sk, uplink, mark);
 	return 1;	/* always allow the socket */
+}
+
+/* A mark sock_create gave (inside our mask, nothing outside it), which a
+ * destination rule may change; any other mark belongs to someone else. */
+static __always_inline bool mark_is_ours(const struct mlb_config *cfg,
+					 __u32 mark)
+{
+	return (mark & cfg->mark_mask) && !(mark & ~cfg->mark_mask);
+}
+
+/* At connect()/sendmsg() the destination is known: a bypass rule drops
+ * the socket's mark (main table), a pin rule gives it that uplink's.
+ * A socket bound to a device or an address loses our mark, so it leaves
+ * where it was bound (the "from ADDR" rule, or the device's routes). */
+static __always_inline void apply_dest_rule(struct bpf_sock_addr *ctx)
+{
+	struct mlb_dest_key key = { .prefixlen = 32, .addr = ctx->user_ip4 };
+	struct bpf_sock *sk = ctx->sk;
+	struct mlb_dest_rule *rule;
+	struct mlb_config *cfg;
+	__u32 zero = 0;
+	int mark;
+
+	if (!sk)
+		return;
+	cfg = bpf_map_lookup_elem(&settings, &zero);
+	if (!cfg || !mark_is_ours(cfg, sk->mark))
+		return;
+	if (sk->bound_dev_if || sk->src_ip4) {
+		mark = 0;
+	} else {
+		rule = bpf_map_lookup_elem(&dest_rules, &key);
+		if (!rule)
+			return;
+		mark = rule->action == MLB_DEST_PIN ?
+		       (int)cfg->marks[rule->uplink & (MLB_MAX_UPLINKS - 1)] :
+		       0;
+	}
+	bpf_setsockopt(ctx, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
+}
+
+SEC("cgroup/connect4")
+int mlb_connect4(struct bpf_sock_addr *ctx)
+{
+	apply_dest_rule(ctx);
+	return 1;
+}
+
+SEC("cgroup/sendmsg4")
+int mlb_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	apply_dest_rule(ctx);
+	return 1;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -26,6 +26,8 @@ struct attach_request {
 	bool masquerade;
 	bool record_sockets;
 	unsigned last_resort;		/* MLB_LAST_RESORT_* */
+	struct mlb_dest_spec dests[MLB_STATE_MAX_DESTS];
+	unsigned ndests;
 };
 
 /* Check, resolve and set up everything; on failure nothing is left (and a

@@ -18,6 +18,22 @@
  * greatest common divisor (64 uplinks x weight 1000 = 64000 fits). */
 #define MLB_MAX_SLOTS 65536
 
+/* Destinations with a rule of their own (map "dest_rules", LPM trie):
+ * checked at connect()/sendmsg(), when the destination is known. */
+#define MLB_MAX_DEST_RULES 256
+#define MLB_DEST_BYPASS 1		/* never balanced: no mark, main table */
+#define MLB_DEST_PIN 2			/* always this uplink */
+
+struct mlb_dest_key {
+	__u32 prefixlen;
+	__u32 addr;			/* network byte order */
+};
+
+struct mlb_dest_rule {
+	__u32 action;			/* MLB_DEST_* */
+	__u32 uplink;			/* MLB_DEST_PIN */
+};
+
 /* mlb_config.flags */
 #define MLB_F_RECORD_SOCKETS 0x1	/* keep a sk_uplink record per socket */
 
@@ -26,6 +42,7 @@ struct mlb_config {
 	__u32 active_table;		/* 0 or 1: which slot table is live */
 	__u32 nuplinks;
 	__u32 flags;			/* MLB_F_* */
+	__u32 mark_mask;		/* which marks are ours to change */
 	__u32 marks[MLB_MAX_UPLINKS];	/* fwmark written to sk->mark */
 };
 

@@ -52,6 +52,18 @@ int mlb_parse_u32(const char *arg, const char *what, uint32_t *out,
 int mlb_parse_seconds(const char *arg, const char *what, unsigned *ms,
 		      struct mlb_err *err);
 
+/* A destination rule as given: --bypass PREFIX or --pin PREFIX:IFACE. */
+struct mlb_dest_spec {
+	struct in_addr addr;		/* host bits cleared */
+	unsigned prefixlen;
+	unsigned action;		/* MLB_DEST_BYPASS or MLB_DEST_PIN */
+	char ifname[IF_NAMESIZE];	/* MLB_DEST_PIN */
+};
+
+/* "ADDR[/LEN]" (bypass) or "ADDR[/LEN]:IFACE" (pin). */
+int mlb_parse_dest(const char *arg, unsigned action, struct mlb_dest_spec *out,
+		   struct mlb_err *err);
+
 /* Refuse an uplink named twice. */
 int mlb_check_duplicates(const struct mlb_uplink_spec *specs, unsigned n,
 			 struct mlb_err *err);

@@ -13,7 +13,7 @@
 
 #include "mlb.h"
 
-#define MLB_STATE_VERSION 2
+#define MLB_STATE_VERSION 3
 
 /* Defaults chosen to stay clear of the common mark users: kube-proxy
  * (0x4000, 0x8000), Cilium (0x0f00 and the upper 16 bits), Calico
@@ -64,6 +64,15 @@ struct mlb_state_uplink {
 	__u32 up;		/* successes in a row to bring it back */
 };
 
+/* One --bypass or --pin destination rule. */
+#define MLB_STATE_MAX_DESTS 64
+struct mlb_state_dest {
+	__u32 addr;		/* network byte order */
+	__u32 prefixlen;
+	__u32 action;		/* MLB_DEST_BYPASS or MLB_DEST_PIN */
+	__u32 uplink;		/* MLB_DEST_PIN: index into uplinks[] */
+};
+
 struct mlb_state {
 	__u32 version;
 	__u32 nuplinks;
@@ -84,6 +93,8 @@ struct mlb_state {
 	__u32 unreachable_table;	/* and its table ("unreachable default") */
 	char nft_table[64];		/* "" when no NAT */
 	struct mlb_state_uplink uplinks[MLB_MAX_UPLINKS];
+	__u32 ndests;
+	struct mlb_state_dest dests[MLB_STATE_MAX_DESTS];
 };
 
 /* One uplink's health as `watch` last saw it (pinned map "health", one

@@ -110,6 +110,32 @@ static void copy_health_settings(const struct mlb_uplink_spec *spec,
 	u->up = spec->up;
 }
 
+/* --bypass and --pin rules; a pin must name one of the uplinks. */
+static int copy_dest_rules(const struct attach_request *req,
+			   struct mlb_state *state, struct mlb_err *err)
+{
+	for (unsigned d = 0; d < req->ndests; d++) {
+		const struct mlb_dest_spec *spec = &req->dests[d];
+		struct mlb_state_dest *dest = &state->dests[d];
+
+		dest->addr = spec->addr.s_addr;
+		dest->prefixlen = spec->prefixlen;
+		dest->action = spec->action;
+		if (spec->action != MLB_DEST_PIN)
+			continue;
+		for (dest->uplink = 0; dest->uplink < req->nuplinks;
+		     dest->uplink++)
+			if (!strcmp(req->uplinks[dest->uplink].ifname,
+				    spec->ifname))
+				break;
+		if (dest->uplink == req->nuplinks)
+			return mlb_fail(err, "--pin: \"%s\" is not one of the "
+					"uplinks", spec->ifname);
+	}
+	state->ndests = req->ndests;
+	return 0;
+}
+
 /* Everything that needs no kernel state: numbers, marks, tables. */
 static int validate_request(const struct attach_request *req,
 			    struct mlb_state *state, struct mlb_err *err)
@@ -146,6 +172,8 @@ static int validate_request(const struct attach_request *req,
 	state->priority = req->priority;
 	state->masquerade = req->masquerade;
 	state->record_sockets = req->record_sockets;
+	if (copy_dest_rules(req, state, err))
+		return -1;
 	state->last_resort = req->last_resort;
 	if (nmarks > req->nuplinks) {
 		state->unreachable_mark = marks[req->nuplinks];

@@ -31,6 +31,8 @@
 #define PIN_SK_UPLINK "sk_uplink"
 #define PIN_STATE "state"
 #define PIN_HEALTH "health"
+#define PIN_LINK_CONNECT4 "link_connect4"
+#define PIN_LINK_SENDMSG4 "link_sendmsg4"
 
 /* An attachment directory: MLB_PIN_ROOT plus a number. */
 #define PIN_DIR_LEN 128
@@ -100,6 +102,7 @@ static int write_settings(struct mlb_bpf *skel, const struct mlb_state *state,
 		.active_table = 0,
 		.nuplinks = state->nuplinks,
 		.flags = state->record_sockets ? MLB_F_RECORD_SOCKETS : 0,
+		.mark_mask = state->mark_mask,
 	};
 	__u32 key = 0;
 
@@ -140,6 +143,60 @@ static int write_slot_table(int slots_fd, __u32 which, const unsigned *weights,
 out:
 	free(table);
 	return ret;
+}
+
+static int write_dest_rules(struct mlb_bpf *skel, const struct mlb_state *state,
+			    struct mlb_err *err)
+{
+	for (unsigned d = 0; d < state->ndests; d++) {
+		struct mlb_dest_key key = {
+			.prefixlen = state->dests[d].prefixlen,
+			.addr = state->dests[d].addr,
+		};
+		struct mlb_dest_rule rule = {
+			.action = state->dests[d].action,
+			.uplink = state->dests[d].uplink,
+		};
+
+		if (bpf_map__update_elem(skel->maps.dest_rules, &key,
+					 sizeof(key), &rule, sizeof(rule),
+					 BPF_ANY))
+			return mlb_fail(err, "writing destination rules: %s",
+					strerror(errno));
+	}
+	return 0;
+}
+
+/* With destination rules, the connect4 and sendmsg4 programs are
+ * attached and pinned too; without, they cost nothing per socket. */
+static int attach_dest_programs(struct mlb_bpf *skel, int cgroup_fd,
+				const char *dir, struct mlb_err *err)
+{
+	struct {
+		struct bpf_program *prog;
+		const char *pin;
+	} progs[] = {
+		{ skel->progs.mlb_connect4, PIN_LINK_CONNECT4 },
+		{ skel->progs.mlb_sendmsg4, PIN_LINK_SENDMSG4 },
+	};
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_link *link =
+			bpf_program__attach_cgroup(progs[i].prog, cgroup_fd);
+		int ret;
+
+		if (!link)
+			return mlb_fail(err, "attaching %s: %s", progs[i].pin,
+					strerror(errno));
+		pin_path(dir, progs[i].pin, path, sizeof(path));
+		ret = bpf_link__pin(link, path);
+		bpf_link__destroy(link);	/* the pin keeps it attached */
+		if (ret)
+			return mlb_fail(err, "pinning %s: %s", path,
+					strerror(errno));
+	}
+	return 0;
 }
 
 static int pin_all(struct mlb_bpf *skel, struct bpf_link *link,
@@ -202,6 +259,7 @@ int loader_attach(const struct mlb_state *state, int cgroup_fd,
 	for (unsigned i = 0; i < state->nuplinks; i++)
 		weights[i] = state->uplinks[i].weight;
 	if (write_settings(skel, state, err) ||
+	    write_dest_rules(skel, state, err) ||
 	    write_slot_table(bpf_map__fd(skel->maps.slots), 0, weights,
 			     state->nuplinks, err))
 		goto cleanup;
@@ -233,6 +291,9 @@ int loader_attach(const struct mlb_state *state, int cgroup_fd,
 		goto cleanup;
 	}
 	if (pin_all(skel, link, tmpdir, err))
+		goto cleanup;
+	if (state->ndests &&
+	    attach_dest_programs(skel, cgroup_fd, tmpdir, err))
 		goto cleanup;
 	/* Publish all pins at once: status and detach never see a partial
 	 * attachment. */

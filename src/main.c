@@ -89,6 +89,9 @@ static const char attach_usage[] =
 "      --table-base N    first uplink's routing table (default 7100)\n"
 "      --priority N      first of three ip rule priorities (default 7100)\n"
 "      --no-masquerade   do not add the nftables masquerade table\n"
+"      --bypass PREFIX[,PREFIX]  destinations never balanced: their sockets\n"
+"                        lose the mark at connect()/sendmsg() (main table)\n"
+"      --pin PREFIX:IFACE[,...]  destinations that always use one uplink\n"
 "      --last-resort WHAT  when watch finds every uplink down, new sockets\n"
 "                        follow the main table (main, the default) or fail\n"
 "                        at once (unreachable)\n"
@@ -183,7 +186,34 @@ enum {
 	OPT_DOWN,
 	OPT_UP,
 	OPT_PROBE_TYPE,
+	OPT_BYPASS,
+	OPT_PIN,
 };
+
+/* --bypass and --pin take one rule or a comma-separated list. */
+static int add_dest_rules(struct attach_request *req, const char *arg,
+			  unsigned action)
+{
+	char copy[1024], *item, *save;
+	struct mlb_err err;
+
+	snprintf(copy, sizeof(copy), "%s", arg);
+	for (item = strtok_r(copy, ",", &save); item;
+	     item = strtok_r(NULL, ",", &save)) {
+		if (req->ndests >= MLB_STATE_MAX_DESTS) {
+			error_line("at most %d --bypass and --pin rules",
+				   MLB_STATE_MAX_DESTS);
+			return -1;
+		}
+		if (mlb_parse_dest(item, action, &req->dests[req->ndests],
+				   &err)) {
+			error_line("%s", err.msg);
+			return -1;
+		}
+		req->ndests++;
+	}
+	return 0;
+}
 
 static int cmd_attach(int argc, char **argv)
 {
@@ -198,6 +228,8 @@ static int cmd_attach(int argc, char **argv)
 		{ "no-masquerade", no_argument, NULL, OPT_NO_MASQUERADE },
 		{ "record-sockets", no_argument, NULL, OPT_RECORD_SOCKETS },
 		{ "last-resort", required_argument, NULL, OPT_LAST_RESORT },
+		{ "bypass", required_argument, NULL, OPT_BYPASS },
+		{ "pin", required_argument, NULL, OPT_PIN },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -240,6 +272,12 @@ static int cmd_attach(int argc, char **argv)
 			continue;
 		case OPT_RECORD_SOCKETS:
 			req.record_sockets = true;
+			continue;
+		case OPT_BYPASS:
+		case OPT_PIN:
+			if (add_dest_rules(&req, optarg, c == OPT_PIN ?
+					   MLB_DEST_PIN : MLB_DEST_BYPASS))
+				return EXIT_USAGE;
 			continue;
 		case OPT_LAST_RESORT:
 			if (!strcmp(optarg, "main")) {

@@ -215,6 +215,41 @@ int mlb_parse_uplink(const char *arg, struct mlb_uplink_spec *out,
 	return 0;
 }
 
+int mlb_parse_dest(const char *arg, unsigned action, struct mlb_dest_spec *out,
+		   struct mlb_err *err)
+{
+	const char *what = action == MLB_DEST_PIN ? "--pin" : "--bypass";
+	char copy[64], *slash, *colon = NULL;
+	unsigned long len = 32;
+
+	memset(out, 0, sizeof(*out));
+	out->action = action;
+	if (strlen(arg) >= sizeof(copy))
+		return mlb_fail(err, "%s \"%.40s...\" is too long", what, arg);
+	strcpy(copy, arg);
+	if (action == MLB_DEST_PIN) {
+		colon = strchr(copy, ':');
+		if (!colon || !valid_ifname(colon + 1, strlen(colon + 1)))
+			return mlb_fail(err, "--pin \"%s\" must be PREFIX:IFACE",
+					arg);
+		*colon = '\0';
+		strcpy(out->ifname, colon + 1);
+	}
+	slash = strchr(copy, '/');
+	if (slash) {
+		*slash = '\0';
+		if (!parse_decimal(slash + 1, &len) || len > 32)
+			return mlb_fail(err, "%s \"%s\": prefix length must be "
+					"0 to 32", what, arg);
+	}
+	if (inet_pton(AF_INET, copy, &out->addr) != 1)
+		return mlb_fail(err, "%s \"%s\": \"%s\" is not an IPv4 "
+				"address", what, arg, copy);
+	out->prefixlen = (unsigned)len;
+	out->addr.s_addr &= len ? htonl(~0u << (32 - len)) : 0;
+	return 0;
+}
+
 int mlb_parse_u32(const char *arg, const char *what, uint32_t *out,
 		  struct mlb_err *err)
 {

@@ -93,6 +93,15 @@ static void print_text(const struct view *v)
 		printf("  masquerade  off\n");
 	printf("  records     %s\n", s->record_sockets ?
 	       "per-socket uplink records in map sk_uplink" : "off");
+	for (unsigned d = 0; d < s->ndests; d++) {
+		const struct mlb_state_dest *r = &s->dests[d];
+
+		printf("  destination %s/%u %s%s\n", ipv4(r->addr, addr),
+		       r->prefixlen, r->action == MLB_DEST_PIN ?
+		       "pinned to " : "bypasses balancing",
+		       r->action == MLB_DEST_PIN && r->uplink < s->nuplinks ?
+		       s->uplinks[r->uplink].ifname : "");
+	}
 	if (s->last_resort == MLB_LAST_RESORT_UNREACHABLE)
 		printf("  last resort unreachable (mark 0x%x, table %u): %" PRIu64
 		       " sockets\n", s->unreachable_mark, s->unreachable_table,
@@ -169,6 +178,23 @@ static void print_json(struct json *j, const struct view *v)
 	if (s->last_resort == MLB_LAST_RESORT_UNREACHABLE)
 		json_kv_uint(j, "unreachable_sockets", v->counts[s->nuplinks]);
 	json_kv_uint(j, "sockets", v->total);
+	json_key(j, "destinations");
+	json_array_begin(j);
+	for (unsigned d = 0; d < s->ndests; d++) {
+		const struct mlb_state_dest *r = &s->dests[d];
+		char cidr[32];
+
+		snprintf(cidr, sizeof(cidr), "%s/%u", ipv4(r->addr, buf),
+			 r->prefixlen);
+		json_object_begin(j);
+		json_kv_string(j, "prefix", cidr);
+		json_kv_string(j, "action", r->action == MLB_DEST_PIN ?
+			       "pin" : "bypass");
+		if (r->action == MLB_DEST_PIN && r->uplink < s->nuplinks)
+			json_kv_string(j, "uplink", s->uplinks[r->uplink].ifname);
+		json_object_end(j);
+	}
+	json_array_end(j);
 	json_key(j, "uplinks");
 	json_array_begin(j);
 	for (unsigned i = 0; i < s->nuplinks; i++) {

@@ -1,0 +1,76 @@
+#!/bin/bash
+# test_dest_rules.sh - destination rules at connect()/sendmsg(): --bypass
+# prefixes are never balanced (main table, so up0 here), --pin prefixes
+# always use their uplink, everything else is balanced as before, and
+# sockets bound to an address keep it.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/tap.sh
+. tests/lib/bed.sh
+
+WORK=$(mktemp -d)
+cleanup() {
+	for s in ${SRV1:-} ${SRV2:-} ${SRV3:-} ${SRVU:-}; do bed_server_stop "$s"; done
+	bed_destroy
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+BYPASSED=203.0.113.20
+PINNED=203.0.113.30
+bed_create
+ip -n "$INET" addr add "$BYPASSED/32" dev lo
+ip -n "$INET" addr add "$PINNED/32" dev lo
+bed_counters_start
+SRV1=$(bed_server_start "$WORK/s1")
+SRV2=$(bed_server_start "$WORK/s2" "" 5000 "$BYPASSED")
+SRV3=$(bed_server_start "$WORK/s3" "" 5000 "$PINNED")
+SRVU=$(bed_server_start "$WORK/su" --udp 5001 "$PINNED")
+bed_snapshot > "$WORK/before"
+
+# connections ADDR [UDP]: 40 new connections (or UDP exchanges) from the
+# cgroup; prints "UP0 UP1", how many left by each uplink.
+connections() {
+	bed_counters_reset
+	if [ "${2:-}" = udp ]; then
+		in_cgroup "$CRR" client --udp --connect "$1:5001" --count 40 > /dev/null
+		echo "$(bed_counter gw0_udp) $(bed_counter gw1_udp)"
+	else
+		in_cgroup "$CRR" client --connect "$1:5000" --count 40 > /dev/null
+		echo "$(bed_counter gw0_syn) $(bed_counter gw1_syn)"
+	fi
+}
+
+check "attach with a bypass and a pin" "$MLB" attach --netns "$CLI" --cgroup "$CG" \
+	--uplink up0 --uplink up1 --bypass "$BYPASSED/32" --pin "203.0.113.24/29:up1"
+check_eq "three programs on the cgroup (sock_create, connect4, sendmsg4)" 3 \
+	"$(bpftool cgroup show "$CG" -j | jq 'length')"
+check_eq "other destinations are balanced" "20 20" "$(connections "$SERVER")"
+check_eq "a bypassed destination follows the main table (up0)" "40 0" "$(connections "$BYPASSED")"
+check_eq "a pinned destination always uses up1" "0 40" "$(connections "$PINNED")"
+check_eq "pinned over UDP (sendmsg) too" "0 40" "$(connections "$PINNED" udp)"
+bed_counters_reset
+in_cgroup "$CRR" client --connect "$PINNED:5000" --count 10 --bind "$UP0_ADDR" > /dev/null
+check_eq "a socket bound to up0's address keeps up0" "10 0" \
+	"$(bed_counter gw0_syn) $(bed_counter gw1_syn)"
+check_eq "status --json lists the rules" "bypass $BYPASSED/32 -,pin 203.0.113.24/29 up1" \
+	"$("$MLB" status --cgroup "$CG" --json | jq -r '[.attachments[0].destinations[] | "\(.action) \(.prefix) \(.uplink // "-")"] | join(",")')"
+
+refused() {
+	"$@" > /dev/null 2> "$WORK/err"
+	[ $? -eq 2 ] && [ "$(wc -l < "$WORK/err")" -eq 1 ] && grep -q "$PATTERN" "$WORK/err"
+}
+PATTERN='"eth9" is not one of the uplinks'
+check "a pin to an interface that is not an uplink is refused" refused \
+	"$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1 --pin "$PINNED:eth9"
+PATTERN='prefix length must be 0 to 32'
+check "a bad prefix length is refused" refused \
+	"$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1 --bypass 10.0.0.0/33
+PATTERN='must be PREFIX:IFACE'
+check "a pin without an interface is refused" refused \
+	"$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1 --pin 10.0.0.0/8
+check_eq "the refused attaches left the attachment as it was" "0 40" "$(connections "$PINNED")"
+
+check "detach" "$MLB" detach --cgroup "$CG"
+bed_snapshot > "$WORK/after"
+check_same "nothing left after detach" "$WORK/before" "$WORK/after"
