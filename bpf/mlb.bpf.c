@@ -83,6 +83,13 @@ struct {
 	__type(value, struct mlb_dest_rule);
 } dest_rules SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MLB_MAX_STICKY);
+	__type(key, __u32);
+	__type(value, struct mlb_sticky);
+} sticky SEC(".maps");
+
 /* Leave alone what is not ours to decide: sockets someone already marked
  * (a nearer cgroup's program, or another tool) and non-IPv4 sockets. */
 static __always_inline bool socket_is_ours(const struct bpf_sock *sk)
@@ -170,6 +177,34 @@ static __always_inline bool mark_is_ours(const struct mlb_config *cfg,
 	return (mark & cfg->mark_mask) && !(mark & ~cfg->mark_mask);
 }
 
+/* --sticky: a destination that got a new connection less than sticky_ns
+ * ago gets the same uplink again (if it still takes new sockets);
+ * otherwise it keeps the uplink sock_create chose, which is remembered. */
+static __always_inline void stick_to_destination(struct bpf_sock_addr *ctx,
+						 const struct mlb_config *cfg,
+						 __u32 mark)
+{
+	__u32 dst = ctx->user_ip4, uplink;
+	__u64 now = bpf_ktime_get_ns();
+	struct mlb_sticky *seen, fresh = { .last_ns = now };
+	int new_mark;
+
+	seen = bpf_map_lookup_elem(&sticky, &dst);
+	if (seen && now - seen->last_ns < cfg->sticky_ns) {
+		uplink = seen->uplink & (MLB_MAX_UPLINKS - 1);
+		if (cfg->live & (1ULL << uplink)) {
+			seen->last_ns = now;
+			new_mark = (int)cfg->marks[uplink];
+			if ((__u32)new_mark != mark)
+				bpf_setsockopt(ctx, SOL_SOCKET, SO_MARK,
+					       &new_mark, sizeof(new_mark));
+			return;
+		}
+	}
+	fresh.uplink = (mark - cfg->mark_base) >> (cfg->mark_shift & 31);
+	bpf_map_update_elem(&sticky, &dst, &fresh, BPF_ANY);
+}
+
 /* At connect()/sendmsg() the destination is known: a bypass rule drops
  * the socket's mark (main table), a pin rule gives it that uplink's.
  * A socket bound to a device or an address loses our mark, so it leaves
@@ -192,8 +227,11 @@ static __always_inline void apply_dest_rule(struct bpf_sock_addr *ctx)
 		mark = 0;
 	} else {
 		rule = bpf_map_lookup_elem(&dest_rules, &key);
-		if (!rule)
+		if (!rule) {
+			if (cfg->sticky_ns)
+				stick_to_destination(ctx, cfg, sk->mark);
 			return;
+		}
 		mark = rule->action == MLB_DEST_PIN ?
 		       (int)cfg->marks[rule->uplink & (MLB_MAX_UPLINKS - 1)] :
 		       0;

@@ -28,6 +28,7 @@ struct attach_request {
 	unsigned last_resort;		/* MLB_LAST_RESORT_* */
 	struct mlb_dest_spec dests[MLB_STATE_MAX_DESTS];
 	unsigned ndests;
+	unsigned sticky_seconds;
 };
 
 /* Check, resolve and set up everything; on failure nothing is left (and a

@@ -34,6 +34,16 @@ struct mlb_dest_rule {
 	__u32 uplink;			/* MLB_DEST_PIN */
 };
 
+/* --sticky: the uplink a destination got, and when it last got a new
+ * connection (map "sticky", LRU hash keyed by the IPv4 address). */
+#define MLB_MAX_STICKY 65536
+
+struct mlb_sticky {
+	__u32 uplink;
+	__u32 pad;
+	__u64 last_ns;			/* bpf_ktime_get_ns() */
+};
+
 /* mlb_config.flags */
 #define MLB_F_RECORD_SOCKETS 0x1	/* keep a sk_uplink record per socket */
 
@@ -43,6 +53,10 @@ struct mlb_config {
 	__u32 nuplinks;
 	__u32 flags;			/* MLB_F_* */
 	__u32 mark_mask;		/* which marks are ours to change */
+	__u32 mark_base;		/* uplink i's mark is base + (i << shift) */
+	__u32 mark_shift;
+	__u64 live;			/* bit i: uplink i gets new sockets */
+	__u64 sticky_ns;		/* --sticky, 0: off */
 	__u32 marks[MLB_MAX_UPLINKS];	/* fwmark written to sk->mark */
 };
 

@@ -95,6 +95,7 @@ struct mlb_state {
 	struct mlb_state_uplink uplinks[MLB_MAX_UPLINKS];
 	__u32 ndests;
 	struct mlb_state_dest dests[MLB_STATE_MAX_DESTS];
+	__u32 sticky_seconds;		/* --sticky, 0: off */
 };
 
 /* One uplink's health as `watch` last saw it (pinned map "health", one

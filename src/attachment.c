@@ -174,6 +174,7 @@ static int validate_request(const struct attach_request *req,
 	state->record_sockets = req->record_sockets;
 	if (copy_dest_rules(req, state, err))
 		return -1;
+	state->sticky_seconds = req->sticky_seconds;
 	state->last_resort = req->last_resort;
 	if (nmarks > req->nuplinks) {
 		state->unreachable_mark = marks[req->nuplinks];

@@ -103,11 +103,16 @@ static int write_settings(struct mlb_bpf *skel, const struct mlb_state *state,
 		.nuplinks = state->nuplinks,
 		.flags = state->record_sockets ? MLB_F_RECORD_SOCKETS : 0,
 		.mark_mask = state->mark_mask,
+		.mark_base = state->mark_base,
+		.mark_shift = (__u32)__builtin_ctz(state->mark_mask),
+		.sticky_ns = state->sticky_seconds * 1000000000ULL,
 	};
 	__u32 key = 0;
 
-	for (unsigned i = 0; i < state->nuplinks; i++)
+	for (unsigned i = 0; i < state->nuplinks; i++) {
 		cfg.marks[i] = state->uplinks[i].mark;
+		cfg.live |= 1ULL << i;
+	}
 	/* last-resort=unreachable is one more "uplink" after the real ones,
 	 * with weight 0 until every real one is down. */
 	if (state->last_resort == MLB_LAST_RESORT_UNREACHABLE &&
@@ -167,7 +172,7 @@ static int write_dest_rules(struct mlb_bpf *skel, const struct mlb_state *state,
 	return 0;
 }
 
-/* With destination rules, the connect4 and sendmsg4 programs are
+/* With destination rules or --sticky, the connect4 and sendmsg4 programs are
  * attached and pinned too; without, they cost nothing per socket. */
 static int attach_dest_programs(struct mlb_bpf *skel, int cgroup_fd,
 				const char *dir, struct mlb_err *err)
@@ -292,7 +297,7 @@ int loader_attach(const struct mlb_state *state, int cgroup_fd,
 	}
 	if (pin_all(skel, link, tmpdir, err))
 		goto cleanup;
-	if (state->ndests &&
+	if ((state->ndests || state->sticky_seconds) &&
 	    attach_dest_programs(skel, cgroup_fd, tmpdir, err))
 		goto cleanup;
 	/* Publish all pins at once: status and detach never see a partial
@@ -481,6 +486,10 @@ int loader_set_weights(const struct mlb_pins *pins, const unsigned *weights,
 	if (write_slot_table(pins->slots, idle, weights, n, err))
 		return -1;
 	cfg.active_table = idle;
+	cfg.live = 0;
+	for (unsigned i = 0; i < n && i < MLB_MAX_UPLINKS; i++)
+		if (weights[i])
+			cfg.live |= 1ULL << i;
 	if (bpf_map_update_elem(pins->settings, &key, &cfg, BPF_ANY))
 		return mlb_fail(err, "switching slot table: %s",
 				strerror(errno));

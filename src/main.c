@@ -92,6 +92,8 @@ static const char attach_usage[] =
 "      --bypass PREFIX[,PREFIX]  destinations never balanced: their sockets\n"
 "                        lose the mark at connect()/sendmsg() (main table)\n"
 "      --pin PREFIX:IFACE[,...]  destinations that always use one uplink\n"
+"      --sticky SECONDS  a destination keeps its uplink for new connections\n"
+"                        until it has had none for SECONDS\n"
 "      --last-resort WHAT  when watch finds every uplink down, new sockets\n"
 "                        follow the main table (main, the default) or fail\n"
 "                        at once (unreachable)\n"
@@ -188,6 +190,7 @@ enum {
 	OPT_PROBE_TYPE,
 	OPT_BYPASS,
 	OPT_PIN,
+	OPT_STICKY,
 };
 
 /* --bypass and --pin take one rule or a comma-separated list. */
@@ -230,6 +233,7 @@ static int cmd_attach(int argc, char **argv)
 		{ "last-resort", required_argument, NULL, OPT_LAST_RESORT },
 		{ "bypass", required_argument, NULL, OPT_BYPASS },
 		{ "pin", required_argument, NULL, OPT_PIN },
+		{ "sticky", required_argument, NULL, OPT_STICKY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -242,7 +246,7 @@ static int cmd_attach(int argc, char **argv)
 		.masquerade = true,
 	};
 	struct mlb_err err = {};
-	uint32_t *number;
+	uint32_t *number, number32;
 	const char *what;
 	int c;
 
@@ -278,6 +282,15 @@ static int cmd_attach(int argc, char **argv)
 			if (add_dest_rules(&req, optarg, c == OPT_PIN ?
 					   MLB_DEST_PIN : MLB_DEST_BYPASS))
 				return EXIT_USAGE;
+			continue;
+		case OPT_STICKY:
+			if (mlb_parse_u32(optarg, "--sticky", &number32, &err) ||
+			    number32 < 1 || number32 > 86400) {
+				error_line("--sticky \"%s\" must be a number of "
+					   "seconds from 1 to 86400", optarg);
+				return EXIT_USAGE;
+			}
+			req.sticky_seconds = number32;
 			continue;
 		case OPT_LAST_RESORT:
 			if (!strcmp(optarg, "main")) {

@@ -102,6 +102,9 @@ static void print_text(const struct view *v)
 		       r->action == MLB_DEST_PIN && r->uplink < s->nuplinks ?
 		       s->uplinks[r->uplink].ifname : "");
 	}
+	if (s->sticky_seconds)
+		printf("  sticky      a destination keeps its uplink for %u s "
+		       "after its last new connection\n", s->sticky_seconds);
 	if (s->last_resort == MLB_LAST_RESORT_UNREACHABLE)
 		printf("  last resort unreachable (mark 0x%x, table %u): %" PRIu64
 		       " sockets\n", s->unreachable_mark, s->unreachable_table,
@@ -178,6 +181,7 @@ static void print_json(struct json *j, const struct view *v)
 	if (s->last_resort == MLB_LAST_RESORT_UNREACHABLE)
 		json_kv_uint(j, "unreachable_sockets", v->counts[s->nuplinks]);
 	json_kv_uint(j, "sockets", v->total);
+	json_kv_uint(j, "sticky_seconds", s->sticky_seconds);
 	json_key(j, "destinations");
 	json_array_begin(j);
 	for (unsigned d = 0; d < s->ndests; d++) {

@@ -58,7 +58,7 @@ check_eq "status --json lists the rules" "bypass $BYPASSED/32 -,pin 203.0.113.24
 
 refused() {
 	"$@" > /dev/null 2> "$WORK/err"
-	[ $? -eq 2 ] && [ "$(wc -l < "$WORK/err")" -eq 1 ] && grep -q "$PATTERN" "$WORK/err"
+	[ $? -eq 2 ] && [ "$(wc -l < "$WORK/err")" -eq 1 ] && grep -q -- "$PATTERN" "$WORK/err"
 }
 PATTERN='"eth9" is not one of the uplinks'
 check "a pin to an interface that is not an uplink is refused" refused \
@@ -70,6 +70,37 @@ PATTERN='must be PREFIX:IFACE'
 check "a pin without an interface is refused" refused \
 	"$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1 --pin 10.0.0.0/8
 check_eq "the refused attaches left the attachment as it was" "0 40" "$(connections "$PINNED")"
+
+# --sticky: every new connection to one destination takes the uplink its
+# first one got, while other destinations are still spread.
+one_uplink() { [ "$1" = "40 0" ] || [ "$1" = "0 40" ]; }
+check "re-attach with --sticky 1" "$MLB" attach --netns "$CLI" --cgroup "$CG" \
+	--uplink up0 --uplink up1 --sticky 1
+first=$(connections "$SERVER")
+check "sticky: 40 connections to one destination use one uplink ($first)" one_uplink "$first"
+second=$(connections "$SERVER")
+check_eq "sticky: and keep using it" "$first" "$second"
+check "sticky: another destination gets its own ($(connections "$BYPASSED"))" \
+	one_uplink "$(connections "$BYPASSED")"
+check_eq "sticky: status shows it" 1 \
+	"$("$MLB" status --cgroup "$CG" --json | jq '.attachments[0].sticky_seconds')"
+# After a quiet second the destination is balanced afresh.  The next
+# socket's uplink is the socket count modulo 2 (1:1, one thread); make it
+# the uplink the destination did not have, then connect twice.
+if [ "$first" = "40 0" ]; then stuck=0; else stuck=1; fi
+sleep 1.2
+total=$("$MLB" status --cgroup "$CG" --json | jq '.attachments[0].sockets')
+if [ $((total % 2)) -eq "$stuck" ]; then
+	in_cgroup "$CRR" sockets --count 1 > /dev/null
+fi
+bed_counters_reset
+in_cgroup "$CRR" client --connect "$SERVER:5000" --count 2 > /dev/null
+if [ "$stuck" -eq 0 ]; then want="0 2"; else want="2 0"; fi
+check_eq "sticky: after a quiet second the destination moves, and sticks again" \
+	"$want" "$(bed_counter gw0_syn) $(bed_counter gw1_syn)"
+PATTERN='--sticky "0" must be a number of seconds'
+check "--sticky 0 is refused" refused \
+	"$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1 --sticky 0
 
 check "detach" "$MLB" detach --cgroup "$CG"
 bed_snapshot > "$WORK/after"
