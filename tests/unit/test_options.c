@@ -168,6 +168,44 @@ static void test_seconds(void **state)
 					   &err), -1);
 }
 
+static void test_dest_rules(void **state)
+{
+	struct mlb_dest_spec d;
+	struct in_addr net;
+
+	(void)state;
+	inet_pton(AF_INET, "10.1.0.0", &net);
+	assert_int_equal(mlb_parse_dest("10.1.2.3/16", MLB_DEST_BYPASS, &d,
+					&err), 0);
+	assert_int_equal(d.addr.s_addr, net.s_addr);	/* host bits cleared */
+	assert_int_equal(d.prefixlen, 16);
+	assert_int_equal(d.action, MLB_DEST_BYPASS);
+	assert_int_equal(mlb_parse_dest("192.0.2.7", MLB_DEST_BYPASS, &d, &err),
+			 0);
+	assert_int_equal(d.prefixlen, 32);
+	assert_int_equal(mlb_parse_dest("0.0.0.0/0", MLB_DEST_BYPASS, &d, &err),
+			 0);
+	assert_int_equal(d.addr.s_addr, 0);
+	assert_int_equal(mlb_parse_dest("203.0.113.0/24:wlan0", MLB_DEST_PIN,
+					&d, &err), 0);
+	assert_string_equal(d.ifname, "wlan0");
+	assert_int_equal(d.prefixlen, 24);
+
+	assert_int_equal(mlb_parse_dest("10.0.0.0/33", MLB_DEST_BYPASS, &d,
+					&err), -1);
+	assert_error_says("prefix length must be 0 to 32");
+	assert_int_equal(mlb_parse_dest("10.0.0/8", MLB_DEST_BYPASS, &d, &err),
+			 -1);
+	assert_error_says("is not an IPv4 address");
+	assert_int_equal(mlb_parse_dest("10.0.0.0/8", MLB_DEST_PIN, &d, &err),
+			 -1);
+	assert_error_says("--pin \"10.0.0.0/8\" must be PREFIX:IFACE");
+	assert_int_equal(mlb_parse_dest("10.0.0.0/8:", MLB_DEST_PIN, &d, &err),
+			 -1);
+	assert_int_equal(mlb_parse_dest("10.0.0.0/x", MLB_DEST_BYPASS, &d,
+					&err), -1);
+}
+
 static void test_duplicates(void **state)
 {
 	struct mlb_uplink_spec u[3];
@@ -280,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_uplink_health_keys),
 		cmocka_unit_test(test_uplink_bad_health_keys),
 		cmocka_unit_test(test_seconds),
+		cmocka_unit_test(test_dest_rules),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_marks),
