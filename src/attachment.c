@@ -37,23 +37,121 @@ static int enter_state_netns(const struct mlb_state *state,
 	return 0;
 }
 
-/* Routing, NAT, then BPF; undo in reverse on failure. */
-static int apply(struct mlb_state *state, int cgroup_fd, struct mlb_err *err)
+/* Two attachments share their routing (uplink tables and rules) when they
+ * route in the same namespace with the same marks, tables, priorities and
+ * last resort: policies of different cgroups over one set of uplinks. */
+static bool same_routing(const struct mlb_state *a, const struct mlb_state *b)
+{
+	return a->cgroup_id != b->cgroup_id &&
+	       a->netns_inode == b->netns_inode &&
+	       a->mark_base == b->mark_base && a->mark_mask == b->mark_mask &&
+	       a->table_base == b->table_base && a->priority == b->priority;
+}
+
+/* Another pinned attachment whose routing state's routing would share;
+ * returns 1 and fills peer if there is one. */
+static int find_routing_peer(const struct mlb_state *state,
+			     struct mlb_state *peer)
+{
+	uint64_t ids[256];
+	unsigned n = loader_list(ids, 256);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct mlb_pins pins;
+		struct mlb_err ignored;
+		int ret;
+
+		if (ids[i] == state->cgroup_id ||
+		    loader_open(ids[i], &pins, &ignored))
+			continue;
+		ret = loader_read_state(&pins, peer, &ignored);
+		loader_close(&pins);
+		if (ret == 0 && same_routing(state, peer))
+			return 1;
+	}
+	return 0;
+}
+
+/* This policy rides on peer's routing: its uplinks become peer's, in
+ * peer's order with peer's marks and tables, weighted as this policy
+ * asks (0 for the ones it does not use). */
+static int share_routing(struct mlb_state *state, const struct mlb_state *peer,
+			 struct mlb_err *err)
+{
+	struct mlb_state mine = *state;
+
+	if (peer->last_resort != state->last_resort)
+		return mlb_fail(err, "cgroup %s already routes this namespace "
+				"with another --last-resort; use the same, or "
+				"another --table-base", peer->cgroup_path);
+	for (unsigned i = 0; i < mine.nuplinks; i++) {
+		unsigned j;
+
+		for (j = 0; j < peer->nuplinks; j++)
+			if (!strcmp(peer->uplinks[j].ifname,
+				    mine.uplinks[i].ifname))
+				break;
+		if (j == peer->nuplinks)
+			return mlb_fail(err, "uplink \"%s\" is not among the "
+					"uplinks cgroup %s routes in this "
+					"namespace; add it there, or use "
+					"another --table-base",
+					mine.uplinks[i].ifname,
+					peer->cgroup_path);
+	}
+	state->nuplinks = peer->nuplinks;
+	state->unreachable_mark = peer->unreachable_mark;
+	state->unreachable_table = peer->unreachable_table;
+	for (unsigned j = 0; j < peer->nuplinks; j++) {
+		struct mlb_state_uplink *u = &state->uplinks[j];
+
+		*u = peer->uplinks[j];
+		u->weight = 0;
+		for (unsigned i = 0; i < mine.nuplinks; i++)
+			if (!strcmp(u->ifname, mine.uplinks[i].ifname)) {
+				*u = mine.uplinks[i];
+				u->ifindex = peer->uplinks[j].ifindex;
+				u->addr = peer->uplinks[j].addr;
+				u->prefixlen = peer->uplinks[j].prefixlen;
+				u->gateway = peer->uplinks[j].gateway;
+				u->mark = peer->uplinks[j].mark;
+				u->table = peer->uplinks[j].table;
+			}
+	}
+	/* pin rules name uplinks by index: move them to peer's order */
+	for (unsigned d = 0; d < state->ndests; d++)
+		if (state->dests[d].action == MLB_DEST_PIN)
+			for (unsigned j = 0; j < state->nuplinks; j++)
+				if (!strcmp(state->uplinks[j].ifname,
+					    mine.uplinks[state->dests[d].uplink].ifname))
+					state->dests[d].uplink = j;
+	return 0;
+}
+
+/* Routing, NAT, then BPF; undo in reverse on failure.  A policy sharing
+ * another's routing adds none of its own, but records it as installed:
+ * whichever sharer goes last removes it. */
+static int apply(struct mlb_state *state, bool shared, int cgroup_fd,
+		 struct mlb_err *err)
 {
 	struct mlb_err ignored;
 
 	state->installed = 0;
-	if (route_install(state, err))
+	if (shared)
+		state->installed |= MLB_INSTALLED_ROUTES | MLB_INSTALLED_RULES;
+	else if (route_install(state, err))
 		return mlb_fail_prefix(err, "routing");
 	if (state->masquerade && nat_install(state, err)) {
 		mlb_fail_prefix(err, "masquerade");
-		route_remove(state, &ignored);
+		if (!shared)
+			route_remove(state, &ignored);
 		return -1;
 	}
 	if (loader_attach(state, cgroup_fd, err)) {
 		mlb_fail_prefix(err, "BPF");
 		nat_remove(state, &ignored);
-		route_remove(state, &ignored);
+		if (!shared)
+			route_remove(state, &ignored);
 		return -1;
 	}
 	return 0;
@@ -66,9 +164,13 @@ int attachment_remove(const struct mlb_state *state, struct mlb_err *err)
 	if (gone < 0)
 		return -1;
 	if (!gone) {
+		struct mlb_state peer;
+
 		if (nat_remove(state, err))
 			return mlb_fail_prefix(err, "masquerade");
-		if (route_remove(state, err))
+		/* shared routing stays while another policy uses it */
+		if (!find_routing_peer(state, &peer) &&
+		    route_remove(state, err))
 			return mlb_fail_prefix(err, "routing");
 	}
 	if (netns_return_home(err))
@@ -261,13 +363,28 @@ static int check_free(const struct mlb_state *state, struct mlb_err *err)
 	return state->masquerade ? nat_check_free(state, err) : 0;
 }
 
+/* In the target namespace: share the routing another policy set up with
+ * the same marks and tables, or check that ours is free; then apply. */
+static int set_up(struct mlb_state *state, int cgroup_fd, struct mlb_err *err)
+{
+	struct mlb_state peer;
+	bool shared = find_routing_peer(state, &peer) == 1;
+
+	if (shared ? share_routing(state, &peer, err) : check_free(state, err))
+		return -1;
+	return apply(state, shared, cgroup_fd, err);
+}
+
 /* Put a replaced attachment back after the new one failed. */
 static void restore(struct mlb_state *old, int cgroup_fd, struct mlb_err *err)
 {
 	struct mlb_err restore_err;
 
+	struct mlb_state peer;
+
 	if (enter_state_netns(old, &restore_err) == 0 &&
-	    apply(old, cgroup_fd, &restore_err) == 0) {
+	    apply(old, find_routing_peer(old, &peer) == 1, cgroup_fd,
+		  &restore_err) == 0) {
 		size_t n = strlen(err->msg);
 
 		snprintf(err->msg + n, sizeof(err->msg) - n,
@@ -318,7 +435,7 @@ int attachment_attach(const struct attach_request *req, struct mlb_err *err)
 		goto out;
 	}
 	if (enter_request_netns(req, &state, err) ||
-	    check_free(&state, err) || apply(&state, cgroup_fd, err)) {
+	    set_up(&state, cgroup_fd, err)) {
 		if (had_old)
 			restore(&old, cgroup_fd, err);
 		goto out;
