@@ -192,8 +192,11 @@ measure_udp() {
 	record "$1" udp_rate "$(awk '$1 == "rate" { print $2 }' "$RAW/out")"
 }
 
+# iperf3 takes whole seconds (a fraction can make it run on forever).
+BULK_SECONDS=$(awk -v d="$DURATION" 'BEGIN { s = int(d); if (s < d) s++; if (s < 1) s = 1; print s }')
 measure_bulk() {
-	in_cgroup iperf3 -c "$SERVER" -p 5201 -P 4 -t "$DURATION" -J \
+	in_cgroup timeout $((BULK_SECONDS + 10)) iperf3 -c "$SERVER" -p 5201 \
+		-P 4 -t "$BULK_SECONDS" -J \
 		> "$RAW/iperf.json" 2>/dev/null || true
 	record "$1" bulk_gbps "$(jq '.end.sum_received.bits_per_second / 1e9' \
 		"$RAW/iperf.json" 2>/dev/null || echo 0)"
@@ -279,6 +282,30 @@ for n in 2 4 8 16 64 2r; do
 			>> "$RAW/bpf_ns.$n"
 	done
 	bpf_cost_bed_done
+done
+# Per-socket cost with 1, 10 and 100 sibling policies sharing the bed's
+# uplinks: sockets are made in one of them; the others must not add cost.
+for n in 1 10 100; do
+	printf '\rBPF cost per socket: %d policies ' "$n"
+	for ((p = 0; p < n; p++)); do
+		mkdir "$CG/p$p"
+		"$MLB" attach --netns "$CLI" --cgroup "$CG/p$p" --uplink up0 \
+			--uplink up1 --no-masquerade
+	done
+	for ((r = 1; r <= ROUNDS; r++)); do
+		"$MLB" status --cgroup "$CG/p0" --json > "$RAW/s0"
+		sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CG/p0" \
+			"$CRR" sockets --count 20000 --threads 2 > /dev/null
+		"$MLB" status --cgroup "$CG/p0" --json > "$RAW/s1"
+		jq -n --slurpfile a "$RAW/s0" --slurpfile b "$RAW/s1" \
+			'($b[0].attachments[0].run_time_ns - $a[0].attachments[0].run_time_ns) /
+			 ($b[0].attachments[0].run_cnt - $a[0].attachments[0].run_cnt)' \
+			>> "$RAW/policy_ns.$n"
+	done
+	for ((p = 0; p < n; p++)); do
+		"$MLB" detach --cgroup "$CG/p$p"
+		rmdir "$CG/p$p"
+	done
 done
 sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
 echo
@@ -376,6 +403,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 	for n in 2 4 8 16 64 2r; do
 		echo "bpf_ns_per_socket,$n,$(median "$RAW/bpf_ns.$n")"
 	done
+	for n in 1 10 100; do
+		echo "bpf_ns_per_socket_policies,$n,$(median "$RAW/policy_ns.$n")"
+	done
 } > "$OUT/bpf_cost.csv"
 
 {
@@ -401,8 +431,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 	echo
 	echo "| uplinks | ns per socket |"
 	echo "|---|---|"
-	awk -F, '{ n = $2; sub(/r$/, " (--record-sockets)", n)
+	awk -F, '$1 == "bpf_ns_per_socket" { n = $2; sub(/r$/, " (--record-sockets)", n)
 		printf "| %s | %.1f |\n", n, $3 }' "$OUT/bpf_cost.csv"
+	echo
+	echo "The same with 1, 10 and 100 sibling policies (cgroups) sharing two uplinks, sockets made in one of them:"
+	echo
+	echo "| policies | ns per socket |"
+	echo "|---|---|"
+	awk -F, '$1 == "bpf_ns_per_socket_policies" { printf "| %s | %.1f |\n", $2, $3 }' "$OUT/bpf_cost.csv"
 	echo
 	echo "Balance accuracy over 10,000 sockets (largest deviation of an uplink from its weight's share):"
 	echo

@@ -12,10 +12,7 @@ cd "$(dirname "$0")/../.."
 WORK=$(mktemp -d)
 cleanup() {
 	for s in ${SRV:-}; do bed_server_stop "$s"; done
-	for c in "${CG:-}/backup" "${CG:-}/users"; do
-		[ -d "$c" ] && { "$MLB" detach --cgroup "$c" >/dev/null 2>&1; rmdir "$c"; }
-	done
-	bed_destroy
+	bed_destroy		# detaches and removes the child cgroups too
 	rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -59,18 +59,21 @@ bed_create() {
 	mkdir "$CG"
 }
 
-# Kill what runs in the cgroup, detach, remove cgroup and namespaces.
-# Safe under `set -e`: every step may find its object already gone.
+# Kill what runs in the cgroup and its children, detach each, remove
+# them (deepest first) and the namespaces.  Safe under `set -e`: every step
+# may find its object already gone.
 bed_destroy() {
-	local pid
+	local pid cg
 	if [ -n "${CG:-}" ] && [ -d "$CG" ]; then
-		"${MLB:-mlb-bpf}" detach --cgroup "$CG" >/dev/null 2>&1 || true
-		for pid in $(cat "$CG/cgroup.procs" 2>/dev/null); do
-			kill -9 "$pid" 2>/dev/null || true
-		done
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			rmdir "$CG" 2>/dev/null && break
-			sleep 0.2
+		for cg in $(find "$CG" -type d | sort -r); do
+			"${MLB:-mlb-bpf}" detach --cgroup "$cg" >/dev/null 2>&1 || true
+			for pid in $(cat "$cg/cgroup.procs" 2>/dev/null); do
+				kill -9 "$pid" 2>/dev/null || true
+			done
+			for _ in 1 2 3 4 5 6 7 8 9 10; do
+				rmdir "$cg" 2>/dev/null && break
+				sleep 0.2
+			done
 		done
 	fi
 	if [ -n "${CLI:-}" ]; then
