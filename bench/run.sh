@@ -264,6 +264,18 @@ bpf_cost_bed_done() {
 	ip netns del "$BED_ID-many"
 }
 
+# bpf_ns_per_socket CGROUP: make 20,000 sockets in CGROUP (two threads)
+# and print its program's run_time_ns / run_cnt over them.
+bpf_ns_per_socket() {
+	"$MLB" status --cgroup "$1" --json > "$RAW/s0"
+	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$1" \
+		"$CRR" sockets --count 20000 --threads 2 > /dev/null
+	"$MLB" status --cgroup "$1" --json > "$RAW/s1"
+	jq -n --slurpfile a "$RAW/s0" --slurpfile b "$RAW/s1" \
+		'($b[0].attachments[0].run_time_ns - $a[0].attachments[0].run_time_ns) /
+		 ($b[0].attachments[0].run_cnt - $a[0].attachments[0].run_cnt)'
+}
+
 sysctl -qw kernel.bpf_stats_enabled=1
 for n in 2 4 8 16 64 2r; do
 	printf '\rBPF cost per socket: %s uplinks ' "$n"
@@ -273,13 +285,7 @@ for n in 2 4 8 16 64 2r; do
 		bpf_cost_bed "$n"
 	fi
 	for ((r = 1; r <= ROUNDS; r++)); do
-		"$MLB" status --cgroup "$CG" --json > "$RAW/s0"
-		in_cgroup "$CRR" sockets --count 20000 --threads 2 > /dev/null
-		"$MLB" status --cgroup "$CG" --json > "$RAW/s1"
-		jq -n --slurpfile a "$RAW/s0" --slurpfile b "$RAW/s1" \
-			'($b[0].attachments[0].run_time_ns - $a[0].attachments[0].run_time_ns) /
-			 ($b[0].attachments[0].run_cnt - $a[0].attachments[0].run_cnt)' \
-			>> "$RAW/bpf_ns.$n"
+		bpf_ns_per_socket "$CG" >> "$RAW/bpf_ns.$n"
 	done
 	bpf_cost_bed_done
 done
@@ -293,14 +299,7 @@ for n in 1 10 100; do
 			--uplink up1 --no-masquerade
 	done
 	for ((r = 1; r <= ROUNDS; r++)); do
-		"$MLB" status --cgroup "$CG/p0" --json > "$RAW/s0"
-		sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CG/p0" \
-			"$CRR" sockets --count 20000 --threads 2 > /dev/null
-		"$MLB" status --cgroup "$CG/p0" --json > "$RAW/s1"
-		jq -n --slurpfile a "$RAW/s0" --slurpfile b "$RAW/s1" \
-			'($b[0].attachments[0].run_time_ns - $a[0].attachments[0].run_time_ns) /
-			 ($b[0].attachments[0].run_cnt - $a[0].attachments[0].run_cnt)' \
-			>> "$RAW/policy_ns.$n"
+		bpf_ns_per_socket "$CG/p0" >> "$RAW/policy_ns.$n"
 	done
 	for ((p = 0; p < n; p++)); do
 		"$MLB" detach --cgroup "$CG/p$p"
