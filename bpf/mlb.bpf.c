@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* mlb.bpf.c - pick an uplink for every new socket.
  *
- * Attached at cgroup/sock_create: runs once per new AF_INET socket of every
- * process in the cgroup subtree, before the socket is used, so the route
+ * Attached at cgroup/sock_create: runs once per new AF_INET or AF_INET6
+ * socket of every process in the cgroup subtree, before the socket is used, so the route
  * lookup at connect()/sendmsg() already follows the chosen uplink's
  * table (its fwmark rule) and the source address with it.  The mark stays
  * with the socket for life: no per-packet work, no conntrack.
@@ -11,10 +11,12 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 
 #include "mlb.h"
 
 #define AF_INET 2
+#define AF_INET6 10
 #define SOL_SOCKET 1
 #define SO_MARK 36
 
@@ -86,15 +88,17 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MLB_MAX_STICKY);
-	__type(key, __u32);
+	__type(key, struct mlb_addr);
 	__type(value, struct mlb_sticky);
 } sticky SEC(".maps");
 
 /* Leave alone what is not ours to decide: sockets someone already marked
- * (a nearer cgroup's program, or another tool) and non-IPv4 sockets. */
+ * (a nearer cgroup's program, or another tool) and sockets that are
+ * neither IPv4 nor IPv6 (sock_create also runs for packet sockets). */
 static __always_inline bool socket_is_ours(const struct bpf_sock *sk)
 {
-	return sk->mark == 0 && sk->family == AF_INET;
+	return sk->mark == 0 &&
+	       (sk->family == AF_INET || sk->family == AF_INET6);
 }
 
 /* The uplink index for the next socket, or -1 when no table is live. */
@@ -182,14 +186,15 @@ static __always_inline bool mark_is_ours(const struct mlb_config *cfg,
  * otherwise it keeps the uplink sock_create chose, which is remembered. */
 static __always_inline void stick_to_destination(struct bpf_sock_addr *ctx,
 						 const struct mlb_config *cfg,
+						 const struct mlb_addr *dst,
 						 __u32 mark)
 {
-	__u32 dst = ctx->user_ip4, uplink;
 	__u64 now = bpf_ktime_get_ns();
 	struct mlb_sticky *seen, fresh = { .last_ns = now };
+	__u32 uplink;
 	int new_mark;
 
-	seen = bpf_map_lookup_elem(&sticky, &dst);
+	seen = bpf_map_lookup_elem(&sticky, dst);
 	if (seen && now - seen->last_ns < cfg->sticky_ns) {
 		uplink = seen->uplink & (MLB_MAX_UPLINKS - 1);
 		if (cfg->live & (1ULL << uplink)) {
@@ -202,16 +207,28 @@ static __always_inline void stick_to_destination(struct bpf_sock_addr *ctx,
 		}
 	}
 	fresh.uplink = (mark - cfg->mark_base) >> (cfg->mark_shift & 31);
-	bpf_map_update_elem(&sticky, &dst, &fresh, BPF_ANY);
+	bpf_map_update_elem(&sticky, dst, &fresh, BPF_ANY);
+}
+
+/* Whether the socket was bound to a device or to an address. */
+static __always_inline bool socket_is_bound(const struct bpf_sock *sk)
+{
+	if (sk->bound_dev_if)
+		return true;
+	if (sk->family == AF_INET)
+		return sk->src_ip4 != 0;
+	return (sk->src_ip6[0] | sk->src_ip6[1] | sk->src_ip6[2] |
+		sk->src_ip6[3]) != 0;
 }
 
 /* At connect()/sendmsg() the destination is known: a bypass rule drops
  * the socket's mark (main table), a pin rule gives it that uplink's.
  * A socket bound to a device or an address loses our mark, so it leaves
  * where it was bound (the "from ADDR" rule, or the device's routes). */
-static __always_inline void apply_dest_rule(struct bpf_sock_addr *ctx)
+static __always_inline void apply_dest_rule(struct bpf_sock_addr *ctx,
+					    const struct mlb_addr *dst)
 {
-	struct mlb_dest_key key = { .prefixlen = 32, .addr = ctx->user_ip4 };
+	struct mlb_dest_key key = { .prefixlen = 128, .addr = *dst };
 	struct bpf_sock *sk = ctx->sk;
 	struct mlb_dest_rule *rule;
 	struct mlb_config *cfg;
@@ -223,13 +240,13 @@ static __always_inline void apply_dest_rule(struct bpf_sock_addr *ctx)
 	cfg = bpf_map_lookup_elem(&settings, &zero);
 	if (!cfg || !mark_is_ours(cfg, sk->mark))
 		return;
-	if (sk->bound_dev_if || sk->src_ip4) {
+	if (socket_is_bound(sk)) {
 		mark = 0;
 	} else {
 		rule = bpf_map_lookup_elem(&dest_rules, &key);
 		if (!rule) {
 			if (cfg->sticky_ns)
-				stick_to_destination(ctx, cfg, sk->mark);
+				stick_to_destination(ctx, cfg, dst, sk->mark);
 			return;
 		}
 		mark = rule->action == MLB_DEST_PIN ?
@@ -239,17 +256,62 @@ static __always_inline void apply_dest_rule(struct bpf_sock_addr *ctx)
 	bpf_setsockopt(ctx, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
 }
 
+/* An IPv4 destination as the IPv4-mapped address the trie holds. */
+static __always_inline void dest4(const struct bpf_sock_addr *ctx,
+				  struct mlb_addr *dst)
+{
+	dst->word[0] = 0;
+	dst->word[1] = 0;
+	dst->word[2] = bpf_htonl(0xffff);
+	dst->word[3] = ctx->user_ip4;
+}
+
+static __always_inline void dest6(const struct bpf_sock_addr *ctx,
+				  struct mlb_addr *dst)
+{
+	dst->word[0] = ctx->user_ip6[0];
+	dst->word[1] = ctx->user_ip6[1];
+	dst->word[2] = ctx->user_ip6[2];
+	dst->word[3] = ctx->user_ip6[3];
+}
+
 SEC("cgroup/connect4")
 int mlb_connect4(struct bpf_sock_addr *ctx)
 {
-	apply_dest_rule(ctx);
+	struct mlb_addr dst;
+
+	dest4(ctx, &dst);
+	apply_dest_rule(ctx, &dst);
 	return 1;
 }
 
 SEC("cgroup/sendmsg4")
 int mlb_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	apply_dest_rule(ctx);
+	struct mlb_addr dst;
+
+	dest4(ctx, &dst);
+	apply_dest_rule(ctx, &dst);
+	return 1;
+}
+
+SEC("cgroup/connect6")
+int mlb_connect6(struct bpf_sock_addr *ctx)
+{
+	struct mlb_addr dst;
+
+	dest6(ctx, &dst);
+	apply_dest_rule(ctx, &dst);
+	return 1;
+}
+
+SEC("cgroup/sendmsg6")
+int mlb_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	struct mlb_addr dst;
+
+	dest6(ctx, &dst);
+	apply_dest_rule(ctx, &dst);
 	return 1;
 }
 

@@ -27,6 +27,8 @@ struct mlb_pins {
 	int sk_uplink;
 	int state;
 	int health;
+	int dest_rules;
+	int sticky;
 };
 
 /* Facts about the attached program, for status. */
@@ -81,6 +83,13 @@ int loader_write_state(const struct mlb_pins *pins,
  * out) and make it the live one: one flip, no re-attach. */
 int loader_set_weights(const struct mlb_pins *pins, const unsigned *weights,
 		       unsigned n, struct mlb_err *err);
+
+/* Make the destination rules and --sticky what state says, in place:
+ * rewrite the rule trie and the sticky setting, and attach (or detach)
+ * the connect/sendmsg programs to cgroup_fd as rules come (or go). */
+int loader_set_destinations(const struct mlb_pins *pins,
+			    const struct mlb_state *state, int cgroup_fd,
+			    struct mlb_err *err);
 
 /* Detach the program and remove every pin of the attachment. */
 int loader_remove(uint64_t cgroup_id, struct mlb_err *err);

@@ -19,14 +19,22 @@
 #define MLB_MAX_SLOTS 65536
 
 /* Destinations with a rule of their own (map "dest_rules", LPM trie):
- * checked at connect()/sendmsg(), when the destination is known. */
+ * checked at connect()/sendmsg(), when the destination is known.  One
+ * trie serves both families: an IPv4 address is kept as the IPv4-mapped
+ * IPv6 address ::ffff:a.b.c.d (prefix 96 + len), which is also what an
+ * IPv6 socket connecting to an IPv4 peer presents. */
 #define MLB_MAX_DEST_RULES 256
 #define MLB_DEST_BYPASS 1		/* never balanced: no mark, main table */
 #define MLB_DEST_PIN 2			/* always this uplink */
 
+/* An IPv6 (or IPv4-mapped) address, network byte order. */
+struct mlb_addr {
+	__u32 word[4];
+};
+
 struct mlb_dest_key {
-	__u32 prefixlen;
-	__u32 addr;			/* network byte order */
+	__u32 prefixlen;		/* 0..128 */
+	struct mlb_addr addr;
 };
 
 struct mlb_dest_rule {
@@ -35,7 +43,7 @@ struct mlb_dest_rule {
 };
 
 /* --sticky: the uplink a destination got, and when it last got a new
- * connection (map "sticky", LRU hash keyed by the IPv4 address). */
+ * connection (map "sticky", LRU hash keyed by struct mlb_addr). */
 #define MLB_MAX_STICKY 65536
 
 struct mlb_sticky {

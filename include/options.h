@@ -17,7 +17,8 @@
 #define MLB_WEIGHT_MIN 1
 #define MLB_WEIGHT_MAX 1000
 
-/* One --uplink IFACE[,weight=N][,gateway=ADDR][,probe=ADDR[,ADDR]]
+/* One --uplink IFACE[,weight=N][,gateway=ADDR][,gateway6=ADDR6]
+ * [,probe=ADDR[,ADDR]]
  * [,probe-type=icmp|tcp:PORT|arp][,interval=S][,timeout=S][,down=N]
  * [,up=N] as given.  Health fields left 0 take `watch`'s defaults. */
 struct mlb_uplink_spec {
@@ -25,6 +26,8 @@ struct mlb_uplink_spec {
 	unsigned weight;		/* default 1 */
 	bool has_gateway;
 	struct in_addr gateway;
+	bool has_gateway6;
+	struct in6_addr gateway6;
 	struct in_addr probes[MLB_MAX_PROBES];
 	unsigned nprobes;
 	unsigned probe_type;		/* MLB_PROBE_* */
@@ -42,6 +45,13 @@ struct mlb_uplink_spec {
 int mlb_parse_uplink(const char *arg, struct mlb_uplink_spec *out,
 		     struct mlb_err *err);
 
+/* Set one KEY=VALUE of an uplink spec whose ifname is set (weight,
+ * gateway, gateway6, probe, probe-type, interval, timeout, down, up), as
+ * a configuration file gives them; probe takes a list of addresses
+ * separated by commas or spaces.  Errors name the uplink and the key. */
+int mlb_uplink_set(struct mlb_uplink_spec *out, const char *key,
+		   const char *value, struct mlb_err *err);
+
 /* Parse an unsigned 32-bit number (decimal or 0x hex), whole string.
  * `what` names the option in the error ("--mark-base"). */
 int mlb_parse_u32(const char *arg, const char *what, uint32_t *out,
@@ -52,15 +62,18 @@ int mlb_parse_u32(const char *arg, const char *what, uint32_t *out,
 int mlb_parse_seconds(const char *arg, const char *what, unsigned *ms,
 		      struct mlb_err *err);
 
-/* A destination rule as given: --bypass PREFIX or --pin PREFIX:IFACE. */
+/* A destination rule as given: --bypass PREFIX or --pin PREFIX:IFACE,
+ * IPv4 or IPv6. */
 struct mlb_dest_spec {
-	struct in_addr addr;		/* host bits cleared */
-	unsigned prefixlen;
+	int family;			/* AF_INET or AF_INET6 */
+	unsigned char addr[16];		/* host bits cleared; IPv4: 4 bytes */
+	unsigned prefixlen;		/* 0..32 or 0..128 */
 	unsigned action;		/* MLB_DEST_BYPASS or MLB_DEST_PIN */
 	char ifname[IF_NAMESIZE];	/* MLB_DEST_PIN */
 };
 
-/* "ADDR[/LEN]" (bypass) or "ADDR[/LEN]:IFACE" (pin). */
+/* "ADDR[/LEN]" (bypass) or "ADDR[/LEN]:IFACE" (pin); ADDR is IPv4 or
+ * IPv6 (a pin's interface follows the last ':'). */
 int mlb_parse_dest(const char *arg, unsigned action, struct mlb_dest_spec *out,
 		   struct mlb_err *err);
 

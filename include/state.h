@@ -3,7 +3,8 @@
  * later process.  It is stored in the attachment's pinned "state" map
  * (see loader.h), so it lives and dies with the pins.
  *
- * Addresses are IPv4 in network byte order.
+ * Addresses are in network byte order.  An uplink may have IPv4, IPv6 or
+ * both; an IPv4 field of 0 (or an IPv6 field of ::) means "none".
  */
 #ifndef MLB_STATE_H
 #define MLB_STATE_H
@@ -13,7 +14,7 @@
 
 #include "mlb.h"
 
-#define MLB_STATE_VERSION 3
+#define MLB_STATE_VERSION 4
 
 /* Defaults chosen to stay clear of the common mark users: kube-proxy
  * (0x4000, 0x8000), Cilium (0x0f00 and the upper 16 bits), Calico
@@ -62,13 +63,21 @@ struct mlb_state_uplink {
 	__u32 timeout_ms;
 	__u32 down;		/* failures in a row to declare it down */
 	__u32 up;		/* successes in a row to bring it back */
+	/* IPv6: the uplink's first global address and the main table's
+	 * IPv6 default gateway via it (often link-local).  All zero: the
+	 * uplink carries no IPv6, and IPv6 sockets it gets follow main. */
+	__u32 addr6[4];
+	__u32 prefixlen6;
+	__u32 gateway6[4];
+	__u32 gateway6_given;	/* gateway6= given: never follow main's */
 };
 
 /* One --bypass or --pin destination rule. */
 #define MLB_STATE_MAX_DESTS 64
 struct mlb_state_dest {
-	__u32 addr;		/* network byte order */
-	__u32 prefixlen;
+	__u32 family;		/* AF_INET or AF_INET6 */
+	__u32 addr[4];		/* network byte order; IPv4 in addr[0] */
+	__u32 prefixlen;	/* 0..32 (IPv4) or 0..128 (IPv6) */
 	__u32 action;		/* MLB_DEST_BYPASS or MLB_DEST_PIN */
 	__u32 uplink;		/* MLB_DEST_PIN: index into uplinks[] */
 };

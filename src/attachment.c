@@ -220,7 +220,8 @@ static int copy_dest_rules(const struct attach_request *req,
 		const struct mlb_dest_spec *spec = &req->dests[d];
 		struct mlb_state_dest *dest = &state->dests[d];
 
-		dest->addr = spec->addr.s_addr;
+		dest->family = (__u32)spec->family;
+		memcpy(dest->addr, spec->addr, sizeof(dest->addr));
 		dest->prefixlen = spec->prefixlen;
 		dest->action = spec->action;
 		if (spec->action != MLB_DEST_PIN)

@@ -14,6 +14,8 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/magic.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -31,8 +33,24 @@
 #define PIN_SK_UPLINK "sk_uplink"
 #define PIN_STATE "state"
 #define PIN_HEALTH "health"
-#define PIN_LINK_CONNECT4 "link_connect4"
-#define PIN_LINK_SENDMSG4 "link_sendmsg4"
+#define PIN_DEST_RULES "dest_rules"
+#define PIN_STICKY "sticky"
+
+/* The destination programs (connect4/6, sendmsg4/6) are pinned as programs
+ * in every attachment, and attached (a pinned link each) only while the
+ * attachment has destination rules or --sticky: then they can be turned
+ * on and off later without loading anything again. */
+static const struct dest_hook {
+	const char *prog_pin;
+	const char *link_pin;
+	enum bpf_attach_type type;
+} dest_hooks[] = {
+	{ "prog_connect4", "link_connect4", BPF_CGROUP_INET4_CONNECT },
+	{ "prog_sendmsg4", "link_sendmsg4", BPF_CGROUP_UDP4_SENDMSG },
+	{ "prog_connect6", "link_connect6", BPF_CGROUP_INET6_CONNECT },
+	{ "prog_sendmsg6", "link_sendmsg6", BPF_CGROUP_UDP6_SENDMSG },
+};
+#define NDEST_HOOKS (sizeof(dest_hooks) / sizeof(dest_hooks[0]))
 
 /* An attachment directory: MLB_PIN_ROOT plus a number. */
 #define PIN_DIR_LEN 128
@@ -150,54 +168,134 @@ out:
 	return ret;
 }
 
-static int write_dest_rules(struct mlb_bpf *skel, const struct mlb_state *state,
-			    struct mlb_err *err)
+/* The trie key of a destination rule (IPv4 as IPv4-mapped IPv6). */
+static struct mlb_dest_key dest_key(const struct mlb_state_dest *d)
+{
+	struct mlb_dest_key key = { 0 };
+
+	if (d->family == AF_INET) {
+		key.prefixlen = 96 + d->prefixlen;
+		key.addr.word[2] = htonl(0xffff);
+		key.addr.word[3] = d->addr[0];
+	} else {
+		key.prefixlen = d->prefixlen;
+		memcpy(key.addr.word, d->addr, sizeof(key.addr.word));
+	}
+	return key;
+}
+
+static bool is_wanted(const struct mlb_state *state,
+		      const struct mlb_dest_key *key)
 {
 	for (unsigned d = 0; d < state->ndests; d++) {
-		struct mlb_dest_key key = {
-			.prefixlen = state->dests[d].prefixlen,
-			.addr = state->dests[d].addr,
-		};
+		struct mlb_dest_key want = dest_key(&state->dests[d]);
+
+		if (!memcmp(&want, key, sizeof(want)))
+			return true;
+	}
+	return false;
+}
+
+/* Make the trie hold exactly the state's rules: note the keys it holds,
+ * write every wanted rule, then delete the noted keys no longer wanted. */
+static int write_dest_rules(int fd, const struct mlb_state *state,
+			    struct mlb_err *err)
+{
+	struct mlb_dest_key old[MLB_MAX_DEST_RULES];
+	unsigned nold = 0;
+
+	while (nold < MLB_MAX_DEST_RULES &&
+	       bpf_map_get_next_key(fd, nold ? &old[nold - 1] : NULL,
+				    &old[nold]) == 0)
+		nold++;
+	for (unsigned d = 0; d < state->ndests; d++) {
+		struct mlb_dest_key key = dest_key(&state->dests[d]);
 		struct mlb_dest_rule rule = {
 			.action = state->dests[d].action,
 			.uplink = state->dests[d].uplink,
 		};
 
-		if (bpf_map__update_elem(skel->maps.dest_rules, &key,
-					 sizeof(key), &rule, sizeof(rule),
-					 BPF_ANY))
+		if (bpf_map_update_elem(fd, &key, &rule, BPF_ANY))
 			return mlb_fail(err, "writing destination rules: %s",
+					strerror(errno));
+	}
+	for (unsigned k = 0; k < nold; k++)
+		if (!is_wanted(state, &old[k]) &&
+		    bpf_map_delete_elem(fd, &old[k]) && errno != ENOENT)
+			return mlb_fail(err, "removing a destination rule: %s",
+					strerror(errno));
+	return 0;
+}
+
+static bool wants_dest_programs(const struct mlb_state *state)
+{
+	return state->ndests || state->sticky_seconds;
+}
+
+/* Attach the pinned destination programs in dir to the cgroup and pin
+ * their links (a link already pinned stays as it is). */
+static int attach_dest_programs(int cgroup_fd, const char *dir,
+				struct mlb_err *err)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < NDEST_HOOKS; i++) {
+		int prog_fd, link_fd;
+
+		pin_path(dir, dest_hooks[i].link_pin, path, sizeof(path));
+		if (access(path, F_OK) == 0)
+			continue;
+		pin_path(dir, dest_hooks[i].prog_pin, path, sizeof(path));
+		prog_fd = bpf_obj_get(path);
+		if (prog_fd < 0)
+			return mlb_fail(err, "opening %s: %s", path,
+					strerror(errno));
+		link_fd = bpf_link_create(prog_fd, cgroup_fd,
+					  dest_hooks[i].type, NULL);
+		close(prog_fd);
+		if (link_fd < 0)
+			return mlb_fail(err, "attaching %s: %s",
+					dest_hooks[i].prog_pin,
+					strerror(errno));
+		pin_path(dir, dest_hooks[i].link_pin, path, sizeof(path));
+		if (bpf_obj_pin(link_fd, path)) {
+			int e = errno;
+
+			close(link_fd);
+			return mlb_fail(err, "pinning %s: %s", path,
+					strerror(e));
+		}
+		close(link_fd);		/* the pin keeps it attached */
+	}
+	return 0;
+}
+
+/* Unpinning a link drops its last reference: the program is detached. */
+static int detach_dest_programs(const char *dir, struct mlb_err *err)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < NDEST_HOOKS; i++) {
+		pin_path(dir, dest_hooks[i].link_pin, path, sizeof(path));
+		if (unlink(path) && errno != ENOENT)
+			return mlb_fail(err, "removing %s: %s", path,
 					strerror(errno));
 	}
 	return 0;
 }
 
-/* With destination rules or --sticky, the connect4 and sendmsg4 programs are
- * attached and pinned too; without, they cost nothing per socket. */
-static int attach_dest_programs(struct mlb_bpf *skel, int cgroup_fd,
-				const char *dir, struct mlb_err *err)
+static int pin_dest_programs(struct mlb_bpf *skel, const char *dir,
+			     struct mlb_err *err)
 {
-	struct {
-		struct bpf_program *prog;
-		const char *pin;
-	} progs[] = {
-		{ skel->progs.mlb_connect4, PIN_LINK_CONNECT4 },
-		{ skel->progs.mlb_sendmsg4, PIN_LINK_SENDMSG4 },
+	struct bpf_program *progs[NDEST_HOOKS] = {
+		skel->progs.mlb_connect4, skel->progs.mlb_sendmsg4,
+		skel->progs.mlb_connect6, skel->progs.mlb_sendmsg6,
 	};
 	char path[PATH_MAX];
 
-	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-		struct bpf_link *link =
-			bpf_program__attach_cgroup(progs[i].prog, cgroup_fd);
-		int ret;
-
-		if (!link)
-			return mlb_fail(err, "attaching %s: %s", progs[i].pin,
-					strerror(errno));
-		pin_path(dir, progs[i].pin, path, sizeof(path));
-		ret = bpf_link__pin(link, path);
-		bpf_link__destroy(link);	/* the pin keeps it attached */
-		if (ret)
+	for (size_t i = 0; i < NDEST_HOOKS; i++) {
+		pin_path(dir, dest_hooks[i].prog_pin, path, sizeof(path));
+		if (bpf_program__pin(progs[i], path))
 			return mlb_fail(err, "pinning %s: %s", path,
 					strerror(errno));
 	}
@@ -217,6 +315,8 @@ static int pin_all(struct mlb_bpf *skel, struct bpf_link *link,
 		{ skel->maps.sk_uplink, PIN_SK_UPLINK },
 		{ skel->maps.state, PIN_STATE },
 		{ skel->maps.health, PIN_HEALTH },
+		{ skel->maps.dest_rules, PIN_DEST_RULES },
+		{ skel->maps.sticky, PIN_STICKY },
 	};
 	char path[PATH_MAX];
 
@@ -264,7 +364,7 @@ int loader_attach(const struct mlb_state *state, int cgroup_fd,
 	for (unsigned i = 0; i < state->nuplinks; i++)
 		weights[i] = state->uplinks[i].weight;
 	if (write_settings(skel, state, err) ||
-	    write_dest_rules(skel, state, err) ||
+	    write_dest_rules(bpf_map__fd(skel->maps.dest_rules), state, err) ||
 	    write_slot_table(bpf_map__fd(skel->maps.slots), 0, weights,
 			     state->nuplinks, err))
 		goto cleanup;
@@ -295,10 +395,11 @@ int loader_attach(const struct mlb_state *state, int cgroup_fd,
 			 " (kernel without cgroup BPF links?)" : "");
 		goto cleanup;
 	}
-	if (pin_all(skel, link, tmpdir, err))
+	if (pin_all(skel, link, tmpdir, err) ||
+	    pin_dest_programs(skel, tmpdir, err))
 		goto cleanup;
-	if ((state->ndests || state->sticky_seconds) &&
-	    attach_dest_programs(skel, cgroup_fd, tmpdir, err))
+	if (wants_dest_programs(state) &&
+	    attach_dest_programs(cgroup_fd, tmpdir, err))
 		goto cleanup;
 	/* Publish all pins at once: status and detach never see a partial
 	 * attachment. */
@@ -334,6 +435,7 @@ int loader_open(uint64_t cgroup_id, struct mlb_pins *pins, struct mlb_err *err)
 	memset(pins, 0, sizeof(*pins));
 	pins->link = pins->settings = pins->slots = -1;
 	pins->counters = pins->sk_uplink = pins->state = pins->health = -1;
+	pins->dest_rules = pins->sticky = -1;
 	pins->cgroup_id = cgroup_id;
 	if (!loader_is_attached(cgroup_id))
 		return mlb_fail(err, "nothing attached");
@@ -344,7 +446,9 @@ int loader_open(uint64_t cgroup_id, struct mlb_pins *pins, struct mlb_err *err)
 	    (pins->counters = open_pin(dir, PIN_COUNTERS, err)) < 0 ||
 	    (pins->sk_uplink = open_pin(dir, PIN_SK_UPLINK, err)) < 0 ||
 	    (pins->state = open_pin(dir, PIN_STATE, err)) < 0 ||
-	    (pins->health = open_pin(dir, PIN_HEALTH, err)) < 0) {
+	    (pins->health = open_pin(dir, PIN_HEALTH, err)) < 0 ||
+	    (pins->dest_rules = open_pin(dir, PIN_DEST_RULES, err)) < 0 ||
+	    (pins->sticky = open_pin(dir, PIN_STICKY, err)) < 0) {
 		loader_close(pins);
 		return -1;
 	}
@@ -355,7 +459,7 @@ void loader_close(struct mlb_pins *pins)
 {
 	int *fds[] = { &pins->link, &pins->settings, &pins->slots,
 		       &pins->counters, &pins->sk_uplink, &pins->state,
-		       &pins->health };
+		       &pins->health, &pins->dest_rules, &pins->sticky };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -492,6 +596,36 @@ int loader_set_weights(const struct mlb_pins *pins, const unsigned *weights,
 			cfg.live |= 1ULL << i;
 	if (bpf_map_update_elem(pins->settings, &key, &cfg, BPF_ANY))
 		return mlb_fail(err, "switching slot table: %s",
+				strerror(errno));
+	return 0;
+}
+
+int loader_set_destinations(const struct mlb_pins *pins,
+			    const struct mlb_state *state, int cgroup_fd,
+			    struct mlb_err *err)
+{
+	char dir[PIN_DIR_LEN];
+	struct mlb_config cfg;
+	__u32 key = 0;
+
+	loader_pin_dir(pins->cgroup_id, dir, sizeof(dir));
+	if (bpf_map_lookup_elem(pins->settings, &key, &cfg))
+		return mlb_fail(err, "reading settings map: %s",
+				strerror(errno));
+	/* Rules before programs, so a program never runs on a stale trie
+	 * it was just attached for; programs off before the last rules go. */
+	if (wants_dest_programs(state)) {
+		if (write_dest_rules(pins->dest_rules, state, err))
+			return -1;
+		if (attach_dest_programs(cgroup_fd, dir, err))
+			return -1;
+	} else if (detach_dest_programs(dir, err) ||
+		   write_dest_rules(pins->dest_rules, state, err)) {
+		return -1;
+	}
+	cfg.sticky_ns = state->sticky_seconds * 1000000000ULL;
+	if (bpf_map_update_elem(pins->settings, &key, &cfg, BPF_ANY))
+		return mlb_fail(err, "writing settings map: %s",
 				strerror(errno));
 	return 0;
 }

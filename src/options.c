@@ -112,46 +112,31 @@ static int parse_count(const char *arg, const char *key, const char *value,
 }
 
 /* Keys of an uplink spec that may be given once each. */
-enum { KEY_WEIGHT, KEY_GATEWAY, KEY_PROBE, KEY_PROBE_TYPE, KEY_INTERVAL,
-       KEY_TIMEOUT, KEY_DOWN, KEY_UP, KEY_COUNT };
+enum { KEY_WEIGHT, KEY_GATEWAY, KEY_GATEWAY6, KEY_PROBE, KEY_PROBE_TYPE,
+       KEY_INTERVAL, KEY_TIMEOUT, KEY_DOWN, KEY_UP, KEY_COUNT };
 static const char *const key_names[KEY_COUNT] = {
-	"weight", "gateway", "probe", "probe-type", "interval", "timeout",
-	"down", "up",
+	"weight", "gateway", "gateway6", "probe", "probe-type", "interval",
+	"timeout", "down", "up",
 };
+#define KEY_LIST "weight=, gateway=, gateway6=, probe=, probe-type=, " \
+		 "interval=, timeout=, down= or up="
 
-/* Apply one "key=value" of an uplink spec; a bare address right after
- * probe= is one more probe address ("probe=A,B"). */
-static int parse_uplink_key(const char *arg, char *item,
-			    struct mlb_uplink_spec *out, bool *seen,
-			    bool *after_probe, struct mlb_err *err)
+static int key_index(const char *key)
 {
-	char *eq = strchr(item, '=');
-	unsigned long weight;
-	const char *value;
-	int key;
+	int k;
 
-	if (!eq && *after_probe)
-		return add_probe(arg, item, out, err);
-	if (!eq)
-		return mlb_fail(err, "uplink \"%s\": \"%s\" is not key=value "
-				"(expected weight=, gateway=, probe=, "
-				"probe-type=, interval=, timeout=, down= or "
-				"up=)", arg, item);
-	*eq = '\0';
-	value = eq + 1;
-	for (key = 0; key < KEY_COUNT; key++)
-		if (strcmp(item, key_names[key]) == 0)
+	for (k = 0; k < KEY_COUNT; k++)
+		if (strcmp(key, key_names[k]) == 0)
 			break;
-	if (key == KEY_COUNT)
-		return mlb_fail(err, "uplink \"%s\": unknown key \"%s\" "
-				"(expected weight=, gateway=, probe=, "
-				"probe-type=, interval=, timeout=, down= or "
-				"up=)", arg, item);
-	if (seen[key])
-		return mlb_fail(err, "uplink \"%s\": %s is given twice", arg,
-				item);
-	seen[key] = true;
-	*after_probe = key == KEY_PROBE;
+	return k;
+}
+
+/* Set one key of an uplink spec (the key is known). */
+static int set_uplink_key(const char *arg, int key, const char *name,
+			  const char *value, struct mlb_uplink_spec *out,
+			  struct mlb_err *err)
+{
+	unsigned long weight;
 
 	switch (key) {
 	case KEY_WEIGHT:
@@ -168,13 +153,21 @@ static int parse_uplink_key(const char *arg, char *item,
 					"not an IPv4 address", arg, value);
 		out->has_gateway = true;
 		return 0;
+	case KEY_GATEWAY6:
+		if (inet_pton(AF_INET6, value, &out->gateway6) != 1 ||
+		    IN6_IS_ADDR_UNSPECIFIED(&out->gateway6) ||
+		    IN6_IS_ADDR_V4MAPPED(&out->gateway6))
+			return mlb_fail(err, "uplink \"%s\": gateway6 \"%s\" is "
+					"not an IPv6 address", arg, value);
+		out->has_gateway6 = true;
+		return 0;
 	case KEY_PROBE:
 		return add_probe(arg, value, out, err);
 	case KEY_PROBE_TYPE:
 		return parse_probe_type(arg, value, out, err);
 	case KEY_INTERVAL:
 	case KEY_TIMEOUT:
-		if (mlb_parse_seconds(value, item, key == KEY_INTERVAL ?
+		if (mlb_parse_seconds(value, name, key == KEY_INTERVAL ?
 				      &out->interval_ms : &out->timeout_ms,
 				      err))
 			return mlb_fail_prefix(err, "uplink \"%s\"", arg);
@@ -184,6 +177,57 @@ static int parse_uplink_key(const char *arg, char *item,
 	default:
 		return parse_count(arg, "up", value, &out->up, err);
 	}
+}
+
+int mlb_uplink_set(struct mlb_uplink_spec *out, const char *key,
+		   const char *value, struct mlb_err *err)
+{
+	char copy[256], *item, *save;
+	int k = key_index(key);
+
+	if (k == KEY_COUNT)
+		return mlb_fail(err, "uplink \"%s\": unknown key \"%s\" "
+				"(expected " KEY_LIST ")", out->ifname, key);
+	if (k != KEY_PROBE)
+		return set_uplink_key(out->ifname, k, key, value, out, err);
+	if (strlen(value) >= sizeof(copy))
+		return mlb_fail(err, "uplink \"%s\": probe list is too long",
+				out->ifname);
+	strcpy(copy, value);
+	for (item = strtok_r(copy, ", \t", &save); item;
+	     item = strtok_r(NULL, ", \t", &save))
+		if (add_probe(out->ifname, item, out, err))
+			return -1;
+	return 0;
+}
+
+/* Apply one "key=value" of an uplink spec; a bare address right after
+ * probe= is one more probe address ("probe=A,B"). */
+static int parse_uplink_key(const char *arg, char *item,
+			    struct mlb_uplink_spec *out, bool *seen,
+			    bool *after_probe, struct mlb_err *err)
+{
+	char *eq = strchr(item, '=');
+	const char *value;
+	int key;
+
+	if (!eq && *after_probe)
+		return add_probe(arg, item, out, err);
+	if (!eq)
+		return mlb_fail(err, "uplink \"%s\": \"%s\" is not key=value "
+				"(expected " KEY_LIST ")", arg, item);
+	*eq = '\0';
+	value = eq + 1;
+	key = key_index(item);
+	if (key == KEY_COUNT)
+		return mlb_fail(err, "uplink \"%s\": unknown key \"%s\" "
+				"(expected " KEY_LIST ")", arg, item);
+	if (seen[key])
+		return mlb_fail(err, "uplink \"%s\": %s is given twice", arg,
+				item);
+	seen[key] = true;
+	*after_probe = key == KEY_PROBE;
+	return set_uplink_key(arg, key, item, value, out, err);
 }
 
 int mlb_parse_uplink(const char *arg, struct mlb_uplink_spec *out,
@@ -215,12 +259,23 @@ int mlb_parse_uplink(const char *arg, struct mlb_uplink_spec *out,
 	return 0;
 }
 
+/* Clear the host bits of a prefix of len bits in addr[0..bytes). */
+static void clear_host_bits(unsigned char *addr, unsigned bytes, unsigned len)
+{
+	for (unsigned b = 0; b < bytes; b++) {
+		unsigned keep = len > b * 8 ? len - b * 8 : 0;
+
+		if (keep < 8)
+			addr[b] &= (unsigned char)(0xff00u >> keep);
+	}
+}
+
 int mlb_parse_dest(const char *arg, unsigned action, struct mlb_dest_spec *out,
 		   struct mlb_err *err)
 {
 	const char *what = action == MLB_DEST_PIN ? "--pin" : "--bypass";
-	char copy[64], *slash, *colon = NULL;
-	unsigned long len = 32;
+	char copy[80], *slash, *colon = NULL;
+	unsigned long len, max;
 
 	memset(out, 0, sizeof(*out));
 	out->action = action;
@@ -228,7 +283,7 @@ int mlb_parse_dest(const char *arg, unsigned action, struct mlb_dest_spec *out,
 		return mlb_fail(err, "%s \"%.40s...\" is too long", what, arg);
 	strcpy(copy, arg);
 	if (action == MLB_DEST_PIN) {
-		colon = strchr(copy, ':');
+		colon = strrchr(copy, ':');
 		if (!colon || !valid_ifname(colon + 1, strlen(colon + 1)))
 			return mlb_fail(err, "--pin \"%s\" must be PREFIX:IFACE",
 					arg);
@@ -236,17 +291,24 @@ int mlb_parse_dest(const char *arg, unsigned action, struct mlb_dest_spec *out,
 		strcpy(out->ifname, colon + 1);
 	}
 	slash = strchr(copy, '/');
-	if (slash) {
+	if (slash)
 		*slash = '\0';
-		if (!parse_decimal(slash + 1, &len) || len > 32)
-			return mlb_fail(err, "%s \"%s\": prefix length must be "
-					"0 to 32", what, arg);
+	if (inet_pton(AF_INET, copy, out->addr) == 1) {
+		out->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, copy, out->addr) == 1) {
+		out->family = AF_INET6;
+		max = 128;
+	} else {
+		return mlb_fail(err, "%s \"%s\": \"%s\" is not an IPv4 or "
+				"IPv6 address", what, arg, copy);
 	}
-	if (inet_pton(AF_INET, copy, &out->addr) != 1)
-		return mlb_fail(err, "%s \"%s\": \"%s\" is not an IPv4 "
-				"address", what, arg, copy);
+	len = max;
+	if (slash && (!parse_decimal(slash + 1, &len) || len > max))
+		return mlb_fail(err, "%s \"%s\": prefix length must be "
+				"0 to %lu", what, arg, max);
 	out->prefixlen = (unsigned)len;
-	out->addr.s_addr &= len ? htonl(~0u << (32 - len)) : 0;
+	clear_host_bits(out->addr, (unsigned)max / 8, out->prefixlen);
 	return 0;
 }
 

@@ -62,6 +62,18 @@ static const char *ipv4(uint32_t addr, char *buf)
 	return inet_ntop(AF_INET, &addr, buf, INET_ADDRSTRLEN);
 }
 
+/* "ADDR/LEN" of a destination rule, either family. */
+static const char *dest_prefix(const struct mlb_state_dest *r, char *buf,
+			       size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	inet_ntop(r->family == AF_INET6 ? AF_INET6 : AF_INET, r->addr, addr,
+		  sizeof(addr));
+	snprintf(buf, len, "%s/%u", addr, r->prefixlen);
+	return buf;
+}
+
 static void print_text(const struct view *v)
 {
 	const struct mlb_state *s = &v->state;
@@ -96,8 +108,11 @@ static void print_text(const struct view *v)
 	for (unsigned d = 0; d < s->ndests; d++) {
 		const struct mlb_state_dest *r = &s->dests[d];
 
-		printf("  destination %s/%u %s%s\n", ipv4(r->addr, addr),
-		       r->prefixlen, r->action == MLB_DEST_PIN ?
+		char prefix[INET6_ADDRSTRLEN + 8];
+
+		printf("  destination %s %s%s\n",
+		       dest_prefix(r, prefix, sizeof(prefix)),
+		       r->action == MLB_DEST_PIN ?
 		       "pinned to " : "bypasses balancing",
 		       r->action == MLB_DEST_PIN && r->uplink < s->nuplinks ?
 		       s->uplinks[r->uplink].ifname : "");
@@ -186,12 +201,11 @@ static void print_json(struct json *j, const struct view *v)
 	json_array_begin(j);
 	for (unsigned d = 0; d < s->ndests; d++) {
 		const struct mlb_state_dest *r = &s->dests[d];
-		char cidr[32];
+		char prefix[INET6_ADDRSTRLEN + 8];
 
-		snprintf(cidr, sizeof(cidr), "%s/%u", ipv4(r->addr, buf),
-			 r->prefixlen);
 		json_object_begin(j);
-		json_kv_string(j, "prefix", cidr);
+		json_kv_string(j, "prefix",
+			       dest_prefix(r, prefix, sizeof(prefix)));
 		json_kv_string(j, "action", r->action == MLB_DEST_PIN ?
 			       "pin" : "bypass");
 		if (r->action == MLB_DEST_PIN && r->uplink < s->nuplinks)

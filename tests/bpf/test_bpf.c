@@ -286,8 +286,9 @@ static void test_nearest_cgroup_wins(void **state)
 	assert_int_equal(inner_counts[0] + inner_counts[1], 100);
 }
 
-/* IPv6 sockets are not balanced yet: no mark, no record, no count. */
-static void test_ipv6_sockets_untouched(void **state)
+/* IPv6 sockets are balanced like IPv4 ones, in the same sequence, and
+ * sockets of other families (here AF_UNIX) are left alone. */
+static void test_ipv6_sockets_balanced(void **state)
 {
 	static struct socket_seen seen[MAX_SOCKETS];
 	const unsigned weights[] = { 1, 1 };
@@ -297,11 +298,18 @@ static void test_ipv6_sockets_untouched(void **state)
 	attach(&outer, 0x10, weights, 2);
 	make_sockets(&outer, AF_INET6, SOCK_STREAM, 20, seen);
 	for (unsigned i = 0; i < 20; i++) {
-		assert_int_equal(seen[i].mark, 0);
-		assert_false(seen[i].has_choice);
+		assert_int_equal(seen[i].mark, 0x10 + i % 2);
+		assert_true(seen[i].has_choice);
 	}
+	make_sockets(&outer, AF_INET6, SOCK_DGRAM, 20, seen);
+	for (unsigned i = 0; i < 20; i++)
+		assert_int_equal(seen[i].mark, 0x10 + i % 2);
+	make_sockets(&outer, AF_UNIX, SOCK_STREAM, 20, seen);
+	for (unsigned i = 0; i < 20; i++)
+		assert_int_equal(seen[i].mark, 0);
 	read_counts(&outer, 2, counts);
-	assert_int_equal(counts[0] + counts[1], 0);
+	assert_int_equal(counts[0], 20);
+	assert_int_equal(counts[1], 20);
 }
 
 static void test_weights_change_with_one_flip(void **state)
@@ -393,7 +401,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_five_three_one, after_each),
 		cmocka_unit_test_teardown(test_nearest_cgroup_wins,
 					  after_each),
-		cmocka_unit_test_teardown(test_ipv6_sockets_untouched,
+		cmocka_unit_test_teardown(test_ipv6_sockets_balanced,
 					  after_each),
 		cmocka_unit_test_teardown(test_weights_change_with_one_flip,
 					  after_each),

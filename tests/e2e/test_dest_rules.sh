@@ -43,7 +43,7 @@ connections() {
 
 check "attach with a bypass and a pin" "$MLB" attach --netns "$CLI" --cgroup "$CG" \
 	--uplink up0 --uplink up1 --bypass "$BYPASSED/32" --pin "203.0.113.24/29:up1"
-check_eq "three programs on the cgroup (sock_create, connect4, sendmsg4)" 3 \
+check_eq "five programs on the cgroup (sock_create, connect4/6, sendmsg4/6)" 5 \
 	"$(bpftool cgroup show "$CG" -j | jq 'length')"
 check_eq "other destinations are balanced" "20 20" "$(connections "$SERVER")"
 check_eq "a bypassed destination follows the main table (up0)" "40 0" "$(connections "$BYPASSED")"

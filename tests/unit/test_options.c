@@ -177,7 +177,8 @@ static void test_dest_rules(void **state)
 	inet_pton(AF_INET, "10.1.0.0", &net);
 	assert_int_equal(mlb_parse_dest("10.1.2.3/16", MLB_DEST_BYPASS, &d,
 					&err), 0);
-	assert_int_equal(d.addr.s_addr, net.s_addr);	/* host bits cleared */
+	assert_int_equal(d.family, AF_INET);
+	assert_memory_equal(d.addr, &net, 4);	/* host bits cleared */
 	assert_int_equal(d.prefixlen, 16);
 	assert_int_equal(d.action, MLB_DEST_BYPASS);
 	assert_int_equal(mlb_parse_dest("192.0.2.7", MLB_DEST_BYPASS, &d, &err),
@@ -185,7 +186,7 @@ static void test_dest_rules(void **state)
 	assert_int_equal(d.prefixlen, 32);
 	assert_int_equal(mlb_parse_dest("0.0.0.0/0", MLB_DEST_BYPASS, &d, &err),
 			 0);
-	assert_int_equal(d.addr.s_addr, 0);
+	assert_memory_equal(d.addr, &(uint32_t){ 0 }, 4);
 	assert_int_equal(mlb_parse_dest("203.0.113.0/24:wlan0", MLB_DEST_PIN,
 					&d, &err), 0);
 	assert_string_equal(d.ifname, "wlan0");
@@ -196,7 +197,7 @@ static void test_dest_rules(void **state)
 	assert_error_says("prefix length must be 0 to 32");
 	assert_int_equal(mlb_parse_dest("10.0.0/8", MLB_DEST_BYPASS, &d, &err),
 			 -1);
-	assert_error_says("is not an IPv4 address");
+	assert_error_says("is not an IPv4 or IPv6 address");
 	assert_int_equal(mlb_parse_dest("10.0.0.0/8", MLB_DEST_PIN, &d, &err),
 			 -1);
 	assert_error_says("--pin \"10.0.0.0/8\" must be PREFIX:IFACE");
@@ -204,6 +205,59 @@ static void test_dest_rules(void **state)
 			 -1);
 	assert_int_equal(mlb_parse_dest("10.0.0.0/x", MLB_DEST_BYPASS, &d,
 					&err), -1);
+}
+
+static void test_dest_rules_ipv6(void **state)
+{
+	struct mlb_dest_spec d;
+	struct in6_addr net;
+
+	(void)state;
+	inet_pton(AF_INET6, "2001:db8:a:b0::", &net);
+	assert_int_equal(mlb_parse_dest("2001:db8:a:bc::1/60", MLB_DEST_BYPASS,
+					&d, &err), 0);
+	assert_int_equal(d.family, AF_INET6);
+	assert_int_equal(d.prefixlen, 60);
+	assert_memory_equal(d.addr, &net, 16);	/* host bits cleared */
+	assert_int_equal(mlb_parse_dest("2001:db8::7", MLB_DEST_BYPASS, &d,
+					&err), 0);
+	assert_int_equal(d.prefixlen, 128);
+	/* a pin's interface follows the last ':' */
+	assert_int_equal(mlb_parse_dest("2001:db8::/32:wlan0", MLB_DEST_PIN,
+					&d, &err), 0);
+	assert_string_equal(d.ifname, "wlan0");
+	assert_int_equal(d.prefixlen, 32);
+	assert_int_equal(mlb_parse_dest("2001:db8::1:eth1", MLB_DEST_PIN, &d,
+					&err), 0);
+	assert_string_equal(d.ifname, "eth1");
+	assert_int_equal(d.prefixlen, 128);
+
+	assert_int_equal(mlb_parse_dest("2001:db8::/129", MLB_DEST_BYPASS, &d,
+					&err), -1);
+	assert_error_says("prefix length must be 0 to 128");
+	assert_int_equal(mlb_parse_dest("2001:db8:::1", MLB_DEST_BYPASS, &d,
+					&err), -1);
+	assert_error_says("is not an IPv4 or IPv6 address");
+}
+
+static void test_uplink_set(void **state)
+{
+	struct mlb_uplink_spec u;
+
+	(void)state;
+	mlb_parse_uplink("eth0", &u, &err);
+	assert_int_equal(mlb_uplink_set(&u, "weight", "7", &err), 0);
+	assert_int_equal(u.weight, 7);
+	assert_int_equal(mlb_uplink_set(&u, "probe", "192.0.2.1, 192.0.2.9",
+					&err), 0);
+	assert_int_equal(u.nprobes, 2);
+	assert_int_equal(mlb_uplink_set(&u, "gateway6", "fe80::1", &err), 0);
+	assert_true(u.has_gateway6);
+	assert_int_equal(mlb_uplink_set(&u, "gateway6", "192.0.2.1", &err), -1);
+	assert_error_says("gateway6 \"192.0.2.1\" is not an IPv6 address");
+	assert_int_equal(mlb_uplink_set(&u, "colour", "red", &err), -1);
+	assert_error_says("uplink \"eth0\": unknown key \"colour\"");
+	assert_int_equal(mlb_uplink_set(&u, "weight", "0", &err), -1);
 }
 
 static void test_duplicates(void **state)
@@ -319,6 +373,8 @@ int main(void)
 		cmocka_unit_test(test_uplink_bad_health_keys),
 		cmocka_unit_test(test_seconds),
 		cmocka_unit_test(test_dest_rules),
+		cmocka_unit_test(test_dest_rules_ipv6),
+		cmocka_unit_test(test_uplink_set),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_marks),
