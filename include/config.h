@@ -1,0 +1,90 @@
+/* config.h - the configuration file (/etc/mlb-bpf/mlb-bpf.conf): uplinks,
+ * per-cgroup policies and destination rules, parsed (with inih) and
+ * checked without touching the kernel, so `apply --check` and the fuzzer
+ * can run it on anything.
+ *
+ *   [global]                      ; all optional
+ *   netns = NAME|PATH             ; route and masquerade there
+ *   mark-base = 0x10
+ *   mark-mask = 0xff
+ *   table-base = 7100
+ *   priority = 7100
+ *   masquerade = yes|no
+ *   last-resort = main|unreachable
+ *   bypass = PREFIX[, PREFIX...]  ; for every policy (may repeat)
+ *   pin = PREFIX:IFACE[, ...]     ; for every policy (may repeat)
+ *   sticky = SECONDS              ; default for every policy
+ *
+ *   [uplink IFACE]                ; one per uplink, in mark/table order
+ *   weight = N                    ; default weight in policies (1)
+ *   gateway = ADDR
+ *   gateway6 = ADDR6
+ *   probe = ADDR[, ADDR]
+ *   probe-type = icmp|tcp:PORT|arp
+ *   interval = S
+ *   timeout = S
+ *   down = N
+ *   up = N
+ *
+ *   [policy CGROUP-PATH]          ; one per balanced cgroup
+ *   uplinks = IFACE[:WEIGHT][, IFACE[:WEIGHT]...]   ; default: every uplink
+ *   bypass = PREFIX[, ...]        ; added to [global]'s
+ *   pin = PREFIX:IFACE[, ...]     ; added to [global]'s
+ *   sticky = SECONDS|off          ; overrides [global]'s
+ *   record-sockets = yes|no
+ *
+ * Errors are one line, "FILE:LINE: what is wrong".
+ */
+#ifndef MLB_CONFIG_H
+#define MLB_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "attachment.h"
+#include "error.h"
+#include "options.h"
+
+#define MLB_CONFIG_DEFAULT_PATH "/etc/mlb-bpf/mlb-bpf.conf"
+#define MLB_CONFIG_MAX_POLICIES 128
+
+struct mlb_config_policy {
+	char cgroup[256];		/* as written, trailing '/' removed */
+	unsigned line;			/* of its [policy ...] header */
+	/* Weight per uplink of the file (same index as uplinks[]); 0: the
+	 * policy does not use it.  At least one is non-zero. */
+	unsigned weights[MLB_MAX_UPLINKS];
+	struct mlb_dest_spec dests[MLB_STATE_MAX_DESTS];	/* global's first */
+	unsigned ndests;
+	unsigned sticky_seconds;	/* 0: off */
+	bool record_sockets;
+};
+
+struct mlb_config_file {
+	char netns[256];		/* "": the namespace apply runs in */
+	uint32_t mark_base, mark_mask, table_base, priority;
+	bool masquerade;
+	unsigned last_resort;		/* MLB_LAST_RESORT_* */
+	struct mlb_uplink_spec uplinks[MLB_MAX_UPLINKS];	/* .weight: default */
+	unsigned uplink_lines[MLB_MAX_UPLINKS];
+	unsigned nuplinks;
+	struct mlb_config_policy policies[MLB_CONFIG_MAX_POLICIES];
+	unsigned npolicies;
+};
+
+/* Parse text (name is the file name used in messages).  out is large:
+ * allocate it.  Returns 0, or -1 with "NAME:LINE: ..." in err. */
+int config_parse_string(const char *text, const char *name,
+			struct mlb_config_file *out, struct mlb_err *err);
+
+/* Read and parse a file; a missing or unreadable file is an error that
+ * names it. */
+int config_parse_file(const char *path, struct mlb_config_file *out,
+		      struct mlb_err *err);
+
+/* The attach request for policy p: every uplink of the file, in file
+ * order, with the policy's weights (0 for uplinks it does not use). */
+void config_policy_request(const struct mlb_config_file *cf, unsigned p,
+			   struct attach_request *req);
+
+#endif
