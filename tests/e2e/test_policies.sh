@@ -17,7 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bed_create
+bed_create 3		# up2 is routed by no policy
 bed_counters_start
 SRV=$(bed_server_start "$WORK/srv")
 BACKUP=$CG/backup
@@ -59,8 +59,13 @@ check_eq "backup still on up1" "0 40" "$(connections "$BACKUP" 40)"
 check_eq "users still 3:1" "30 10" "$(connections "$USERS" 40)"
 check_eq "the root cgroup is no longer balanced" "40 0" "$(connections "$CG" 40)"
 
-check "a policy with an uplink the others do not route is refused" sh -c \
-	"! '$MLB' attach --netns '$CLI' --cgroup '$CG' --uplink up0 --uplink lo 2>&1 | grep -q 'not among the uplinks'"
+"$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up2 2> "$WORK/err"
+check_eq "a policy with an uplink the others do not route is refused" \
+	"1 1" "$? $(wc -l < "$WORK/err")"
+check "and the message names the uplink" \
+	grep -q '"up2" is not among the uplinks' "$WORK/err"
+check "and nothing was attached to the root cgroup" sh -c \
+	"! '$MLB' status --cgroup '$CG' > /dev/null 2>&1"
 check "detach backup" "$MLB" detach --cgroup "$BACKUP"
 check_eq "users still 3:1" "30 10" "$(connections "$USERS" 40)"
 check "detach users, the last one" "$MLB" detach --cgroup "$USERS"
