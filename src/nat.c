@@ -94,7 +94,7 @@ int nat_check_free(const struct mlb_state *state, struct mlb_err *err)
 static const char *nfproto_match(const struct mlb_state_uplink *u)
 {
 	bool v4 = u->addr != 0;
-	bool v6 = u->addr6[0] | u->addr6[1] | u->addr6[2] | u->addr6[3];
+	bool v6 = !mlb_addr_is_none(u->addr6);
 
 	if (v4 && !v6)
 		return "meta nfproto ipv4 ";

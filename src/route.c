@@ -167,11 +167,6 @@ static unsigned addr_bits(int family)
 	return family == AF_INET6 ? 128 : 32;
 }
 
-static bool addr_is_zero(const __u32 *a)
-{
-	return !(a[0] | a[1] | a[2] | a[3]);
-}
-
 static bool addr_is_link_local(int family, const __u32 *a)
 {
 	return family == AF_INET6 &&
@@ -256,16 +251,15 @@ struct addr_search {
  * only a global one that is usable now and meant for new connections
  * (not link-local, tentative, failed, deprecated or a temporary privacy
  * address, which comes and goes). */
-static bool usable_addr(const struct rtnl_addr *a, int family)
+static bool usable_addr(struct rtnl_addr *a, int family)
 {
 	const unsigned unusable = IFA_F_TENTATIVE | IFA_F_DADFAILED |
 				  IFA_F_DEPRECATED | IFA_F_TEMPORARY;
 
 	if (family == AF_INET)
 		return true;
-	return rtnl_addr_get_scope((struct rtnl_addr *)a) ==
-		       RT_SCOPE_UNIVERSE &&
-	       !(rtnl_addr_get_flags((struct rtnl_addr *)a) & unusable);
+	return rtnl_addr_get_scope(a) == RT_SCOPE_UNIVERSE &&
+	       !(rtnl_addr_get_flags(a) & unusable);
 }
 
 /* Keeps the first usable address of the interface, in dump order (the
@@ -315,7 +309,7 @@ static void gateway_search_one(struct nl_object *obj, void *arg)
 
 		if (rtnl_route_nh_get_ifindex(nh) == s->ifindex &&
 		    get_addr(rtnl_route_nh_get_gateway(nh), s->family, gw) &&
-		    !addr_is_zero(gw)) {
+		    !mlb_addr_is_none(gw)) {
 			s->found = true;
 			memcpy(s->gateway, gw, sizeof(gw));
 			s->metric = metric;
@@ -549,7 +543,7 @@ static bool uplink_side(const struct mlb_state_uplink *u, int family,
 		out->prefixlen = u->prefixlen6;
 		memcpy(out->gateway, u->gateway6, sizeof(out->gateway));
 	}
-	return !addr_is_zero(out->addr);
+	return !mlb_addr_is_none(out->addr);
 }
 
 static void plan_route(struct plan *p, const struct uplink_side *u,
@@ -576,7 +570,7 @@ static void plan_uplink_routes(struct plan *p, const struct uplink_side *u)
 	static const __u32 any[4];
 	unsigned len = u->prefixlen;
 	bool connected = len > 0 && len < addr_bits(u->family);
-	bool has_gateway = !addr_is_zero(u->gateway);
+	bool has_gateway = !mlb_addr_is_none(u->gateway);
 	__u32 net[4];
 
 	/* The uplink's own subnet, so its neighbours (and usually the
@@ -696,7 +690,7 @@ static void describe_route(const struct route_spec *s, char *buf, size_t len)
 	if (s->unreachable)
 		snprintf(buf, len, "unreachable %sdefault route to table %u",
 			 family_word(s->family), s->table);
-	else if (s->dst_len == 0 && !addr_is_zero(s->gateway))
+	else if (s->dst_len == 0 && !mlb_addr_is_none(s->gateway))
 		snprintf(buf, len, "default route via %s to table %u",
 			 addr_str(s->family, s->gateway, a), s->table);
 	else if (s->dst_len == 0)
@@ -733,7 +727,7 @@ static struct rtnl_route *route_object(const struct route_spec *s)
 	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
 	struct nl_addr *dst = nl_addr_of(s->family, s->dst, s->dst_len);
 	struct nl_addr *src = nl_addr_of(s->family, s->src, host);
-	bool has_gw = !addr_is_zero(s->gateway);
+	bool has_gw = !mlb_addr_is_none(s->gateway);
 	struct nl_addr *gw = has_gw ? nl_addr_of(s->family, s->gateway, host) :
 				      NULL;
 	bool ok = r && nh && dst && src && (gw || !has_gw);
@@ -784,7 +778,7 @@ static struct rtnl_rule *rule_object(const struct rule_spec *s)
 		rtnl_rule_set_mark(r, s->mark);
 		rtnl_rule_set_mask(r, s->mask);
 	}
-	if (!addr_is_zero(s->src)) {
+	if (!mlb_addr_is_none(s->src)) {
 		src = nl_addr_of(s->family, s->src, addr_bits(s->family));
 		if (!src || rtnl_rule_set_src(r, src)) {
 			nl_addr_put(src);

@@ -57,18 +57,13 @@ static const char *health_word(__u32 state)
 	}
 }
 
-static bool ipv6_is_zero(const __u32 *a)
-{
-	return !(a[0] | a[1] | a[2] | a[3]);
-}
-
 /* The uplink's address of a family, "" if it has none (buf holds
  * INET6_ADDRSTRLEN). */
 static const char *address(const struct mlb_state_uplink *u, int family,
 			   char *buf)
 {
 	if (family == AF_INET6)
-		return ipv6_is_zero(u->addr6) ? "" :
+		return mlb_addr_is_none(u->addr6) ? "" :
 			inet_ntop(AF_INET6, u->addr6, buf, INET6_ADDRSTRLEN);
 	return u->addr ? inet_ntop(AF_INET, &u->addr, buf, INET6_ADDRSTRLEN) :
 			 "";
@@ -80,7 +75,7 @@ static const char *gateway(const struct mlb_state_uplink *u, int family,
 			   char *buf)
 {
 	if (family == AF_INET6)
-		return ipv6_is_zero(u->gateway6) ? "" :
+		return mlb_addr_is_none(u->gateway6) ? "" :
 			inet_ntop(AF_INET6, u->gateway6, buf,
 				  INET6_ADDRSTRLEN);
 	return u->addr ? inet_ntop(AF_INET, &u->gateway, buf,
@@ -187,7 +182,7 @@ static void print_text(const struct view *v)
 			       100.0 * u->weight / weight_sum);
 		printf("\n");
 		/* IPv6 under the IPv4 gateway and address. */
-		if (!ipv6_is_zero(u->addr6))
+		if (!mlb_addr_is_none(u->addr6))
 			printf("  %-41s %-15s %s\n", "",
 			       dash(gateway(u, AF_INET6, gw)),
 			       cidr(u, AF_INET6, net, sizeof(net)));
@@ -204,7 +199,7 @@ static void print_text(const struct view *v)
 		if (h->since)
 			strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S",
 				 gmtime(&when));
-		if (h->last_probe && !u->nprobes && !u->gateway)
+		if (h->last_probe && mlb_uplink_judged_by_link(u))
 			snprintf(probe, sizeof(probe), "none: judged by its link");
 		else if (h->last_probe && h->last_ok)
 			snprintf(probe, sizeof(probe), "answered, %.1f ms",

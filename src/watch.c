@@ -146,11 +146,6 @@ static void drain(int fd)
 
 /* ---- health state ------------------------------------------------------ */
 
-static bool ipv6_is_zero(const __u32 *a)
-{
-	return !(a[0] | a[1] | a[2] | a[3]);
-}
-
 static const char *uplink_name(const struct attachment_watch *a, unsigned i)
 {
 	return a->state.uplinks[i].ifname;
@@ -217,7 +212,7 @@ static void follow_link(struct mlb_state_uplink *n,
 		if (!n->gateway_given && link->has_gateway)
 			n->gateway = link->gateway.s_addr;
 	}
-	if (!ipv6_is_zero(n->addr6) && link->has_addr6) {
+	if (!mlb_addr_is_none(n->addr6) && link->has_addr6) {
 		memcpy(n->addr6, &link->addr6, sizeof(n->addr6));
 		n->prefixlen6 = link->prefixlen6;
 		if (!n->gateway6_given && link->has_gateway6)
@@ -254,11 +249,11 @@ static void follow_change(struct attachment_watch *a, unsigned i,
 			 inet_ntop(AF_INET, &n->addr, addr, sizeof(addr)),
 			 n->prefixlen,
 			 inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw)));
-	if (!ipv6_is_zero(n->addr6))
+	if (!mlb_addr_is_none(n->addr6))
 		log_line("cgroup %s uplink %s: now %s/%u via %s",
 			 a->state.cgroup_path, u->ifname,
 			 inet_ntop(AF_INET6, n->addr6, addr, sizeof(addr)),
-			 n->prefixlen6, ipv6_is_zero(n->gateway6) ? "none" :
+			 n->prefixlen6, mlb_addr_is_none(n->gateway6) ? "none" :
 			 inet_ntop(AF_INET6, n->gateway6, gw, sizeof(gw)));
 }
 
@@ -328,10 +323,9 @@ static bool start_round(struct attachment_watch *a, unsigned i, uint64_t now)
 		setting(u->interval_ms, defaults->interval_ms);
 	w->round_ok = false;
 	w->in_flight = 0;
-	/* Probes are IPv4.  An uplink with nothing to probe (it carries
-	 * only IPv6, and no probe= was given) is judged by its link alone:
-	 * the round is decided at once, answered while the link is fine. */
-	if (!u->nprobes && !u->gateway) {
+	/* Nothing to probe (state.h): the round is decided at once,
+	 * answered while the link is fine. */
+	if (mlb_uplink_judged_by_link(u)) {
 		w->round_ok = w->link_ok;
 		w->round_rtt_us = 0;
 		return false;

@@ -39,6 +39,7 @@ ip -n "$CLI" addr add "$UP2_ADDR6/64" dev up2 nodad
 ip -n "$INET" addr add 2001:db8:0:3::1/64 dev gw2 nodad
 ip -n "$INET" addr add fe80::1/64 dev gw2 nodad
 ip -n "$INET" addr add fe80::1/64 dev gw0 nodad	# for a gateway change
+ip -n "$INET" addr add 2001:db8:99::1/128 dev gw1 nodad	# outside up1's prefix
 bed_counters_start
 in_inet nft add counter inet mlbtest gw2_syn
 in_inet nft add rule inet mlbtest input iifname gw2 \
@@ -137,11 +138,18 @@ bed_counters_reset
 in_cgroup "$CRR" client --connect "$SERVER:5000" --count 40 > /dev/null
 check_eq "IPv4 still splits 20/20" "20 20" "$(bed_counter gw0_syn) $(bed_counter gw1_syn)"
 
-# -- 3:1 without masquerade, destination rules, last resort unreachable
+# -- 3:1 without masquerade, destination rules, last resort unreachable,
+# and up1's IPv6 gateway given, a global one outside its prefix
 check "re-attach 3:1, no masquerade, an IPv6 bypass and pin, last resort unreachable" \
-	"$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0,weight=3 --uplink up1 \
+	"$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0,weight=3 \
+	--uplink up1,gateway6=2001:db8:99::1 \
 	--no-masquerade --bypass "$BYPASSED6/128" --pin "$PINNED6/128:up1" \
 	--last-resort unreachable
+check_eq "a gateway outside the prefix gets a host route on the link" \
+"2001:db8:0:2::/64 dev up1 proto 77 src $UP1_ADDR6 metric 1024 pref medium
+2001:db8:99::1 dev up1 proto 77 src $UP1_ADDR6 metric 1024 pref medium
+default via 2001:db8:99::1 dev up1 proto 77 src $UP1_ADDR6 metric 1024 pref medium" \
+	"$(ip -n "$CLI" -6 route show table 7101)"
 check "the nftables table is gone" sh -c \
 	"! ip netns exec '$CLI' nft list table inet mlb_bpf_$CGID >/dev/null 2>&1"
 check_eq "IPv6 unreachable default in the last-resort table" \
