@@ -1,7 +1,7 @@
 /* nat.c - the masquerade table through libnftables (see nat.h). */
 #include <ctype.h>
-#include <stdbool.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

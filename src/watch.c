@@ -231,10 +231,16 @@ static void follow_change(struct attachment_watch *a, unsigned i,
 	struct mlb_state_uplink *n = &next.uplinks[i];
 	char gw[INET6_ADDRSTRLEN], addr[INET6_ADDRSTRLEN];
 	struct mlb_err err;
+	bool moved4, moved6;
 
 	follow_link(n, link);
 	if (!memcmp(n, u, sizeof(*n)))
 		return;
+	moved4 = n->addr != u->addr || n->prefixlen != u->prefixlen ||
+		 n->gateway != u->gateway;
+	moved6 = memcmp(n->addr6, u->addr6, sizeof(n->addr6)) ||
+		 n->prefixlen6 != u->prefixlen6 ||
+		 memcmp(n->gateway6, u->gateway6, sizeof(n->gateway6));
 	if (route_update_uplink(&a->state, &next, i, &err)) {
 		log_line("cgroup %s uplink %s: %s", a->state.cgroup_path,
 			 u->ifname, err.msg);
@@ -243,13 +249,13 @@ static void follow_change(struct attachment_watch *a, unsigned i,
 	a->state = next;
 	if (loader_write_state(&a->pins, &a->state, &err))
 		log_line("%s", err.msg);
-	if (n->addr)
+	if (moved4)
 		log_line("cgroup %s uplink %s: now %s/%u via %s",
 			 a->state.cgroup_path, u->ifname,
 			 inet_ntop(AF_INET, &n->addr, addr, sizeof(addr)),
 			 n->prefixlen,
 			 inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw)));
-	if (!mlb_addr_is_none(n->addr6))
+	if (moved6)
 		log_line("cgroup %s uplink %s: now %s/%u via %s",
 			 a->state.cgroup_path, u->ifname,
 			 inet_ntop(AF_INET6, n->addr6, addr, sizeof(addr)),

@@ -228,6 +228,9 @@ table_has() { ip -n "$CLI" -6 route show table 7100 | grep -q "$1"; }
 ip -n "$CLI" -6 route replace default via fe80::1 dev up0 metric 100
 check "watch: up0's IPv6 default follows the new link-local gateway" \
 	wait_for table_has "default via fe80::1 dev up0"
+check "watch logs the IPv6 change, and only that" sh -c \
+	"grep -q 'uplink up0: now $UP0_ADDR6/64 via fe80::1\$' '$WORK/watch.log' &&
+	 ! grep -q 'uplink up0: now $UP0_ADDR/' '$WORK/watch.log'"
 check_eq "status shows the new IPv6 gateway" fe80::1 \
 	"$("$MLB" status --cgroup "$CG" --json | jq -r '.attachments[0].uplinks[0].gateway6')"
 check_eq "the IPv4 default of up0 was not touched" "default via $GW0 dev up0 proto 77 src $UP0_ADDR" \
