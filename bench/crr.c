@@ -9,6 +9,9 @@
  *   crr hold --connect ADDR:PORT --count N --duration S
  *   crr marks --duration S [--every MS]
  *
+ * ADDR:PORT is IPv4 (192.0.2.1:80) or IPv6 ([2001:db8::1]:80, brackets
+ * optional); an IPv6 listener takes IPv6 peers only, so [::] and 0.0.0.0
+ * can listen on one port side by side.
  * `marks` makes one socket every MS milliseconds (default 10) for S
  * seconds and prints "SECONDS MARK" for each, SECONDS in wall-clock time,
  * to time a failover against a fault injected at a known time.
@@ -44,17 +47,77 @@
 #define MAX_THREADS 64
 #define MAX_KEYS 64		/* distinct addresses / marks tracked */
 
+/* What a tally counts by: a peer or local address of either family, or
+ * a socket mark (family 0). */
+struct key {
+	int family;			/* AF_INET, AF_INET6, or 0: a mark */
+	union {
+		uint32_t mark;
+		unsigned char addr[16];	/* network byte order */
+	};
+};
+
+/* A socket address of either family. */
+union sockaddr_any {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+static socklen_t sockaddr_len(const union sockaddr_any *a)
+{
+	return a->sa.sa_family == AF_INET6 ? sizeof(a->in6) : sizeof(a->in);
+}
+
+static struct key mark_key(uint32_t mark)
+{
+	struct key k;
+
+	memset(&k, 0, sizeof(k));
+	k.mark = mark;
+	return k;
+}
+
+static struct key addr_key(const union sockaddr_any *a)
+{
+	struct key k;
+
+	memset(&k, 0, sizeof(k));
+	k.family = a->sa.sa_family;
+	if (k.family == AF_INET6)
+		memcpy(k.addr, &a->in6.sin6_addr, 16);
+	else
+		memcpy(k.addr, &a->in.sin_addr, 4);
+	return k;
+}
+
+/* The address of k as text, in buf (INET6_ADDRSTRLEN bytes). */
+static const char *key_addr(const struct key *k, char *buf)
+{
+	return inet_ntop(k->family == AF_INET6 ? AF_INET6 : AF_INET, k->addr,
+			 buf, INET6_ADDRSTRLEN);
+}
+
+/* Addresses by family, then in numeric order (network byte order
+ * compares as bytes). */
+static int compare_keys(const struct key *a, const struct key *b)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
 /* A small counting table: few distinct keys, so a linear scan. */
 struct tally {
-	uint32_t key[MAX_KEYS];
+	struct key key[MAX_KEYS];
 	uint64_t count[MAX_KEYS];
 	unsigned n;
 };
 
-static void tally_add(struct tally *t, uint32_t key, uint64_t count)
+static void tally_add(struct tally *t, struct key key, uint64_t count)
 {
 	for (unsigned i = 0; i < t->n; i++) {
-		if (t->key[i] == key) {
+		if (!compare_keys(&t->key[i], &key)) {
 			t->count[i] += count;
 			return;
 		}
@@ -71,24 +134,47 @@ static void tally_merge(struct tally *into, const struct tally *from)
 		tally_add(into, from->key[i], from->count[i]);
 }
 
-static int parse_addr_port(const char *arg, struct sockaddr_in *sa)
+/* ADDR of either family (port 0); 0 or -1. */
+static int parse_addr(const char *host, union sockaddr_any *sa)
 {
-	char host[64];
+	memset(sa, 0, sizeof(*sa));
+	if (inet_pton(AF_INET, host, &sa->in.sin_addr) == 1) {
+		sa->in.sin_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &sa->in6.sin6_addr) == 1) {
+		sa->in6.sin6_family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+/* "ADDR:PORT", "[ADDR6]:PORT" or "ADDR6:PORT" (the port follows the last
+ * colon). */
+static int parse_addr_port(const char *arg, union sockaddr_any *sa)
+{
+	char host[INET6_ADDRSTRLEN + 2];
 	const char *colon = strrchr(arg, ':');
+	size_t len = colon ? (size_t)(colon - arg) : 0;
+	bool bracketed = len >= 2 && arg[0] == '[' && arg[len - 1] == ']';
 	char *end;
 	long port;
 
-	if (!colon || (size_t)(colon - arg) >= sizeof(host))
+	if (!colon || len >= sizeof(host))
 		return -1;
-	memcpy(host, arg, (size_t)(colon - arg));
-	host[colon - arg] = '\0';
+	if (bracketed)
+		snprintf(host, sizeof(host), "%.*s", (int)len - 2, arg + 1);
+	else
+		snprintf(host, sizeof(host), "%.*s", (int)len, arg);
 	port = strtol(colon + 1, &end, 10);
-	if (*end || port < 1 || port > 65535)
+	if (*end || port < 1 || port > 65535 || parse_addr(host, sa) ||
+	    (bracketed && sa->sa.sa_family != AF_INET6))
 		return -1;
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons((uint16_t)port);
-	return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+	if (sa->sa.sa_family == AF_INET6)
+		sa->in6.sin6_port = htons((uint16_t)port);
+	else
+		sa->in.sin_port = htons((uint16_t)port);
+	return 0;
 }
 
 static double now(void)
@@ -144,7 +230,7 @@ static void *serve(void *arg)
 	char byte;
 
 	while (!stop_requested) {
-		struct sockaddr_in peer;
+		union sockaddr_any peer;
 		socklen_t len = sizeof(peer);
 
 		/* Wake up now and then to see a signal's flag. */
@@ -152,14 +238,12 @@ static void *serve(void *arg)
 			continue;
 		if (s->udp) {
 			ssize_t r = recvfrom(s->fd, &byte, 1, MSG_DONTWAIT,
-					     (struct sockaddr *)&peer, &len);
+					     &peer.sa, &len);
 			if (r < 0)
 				continue;
-			sendto(s->fd, &byte, 1, 0, (struct sockaddr *)&peer,
-			       len);
+			sendto(s->fd, &byte, 1, 0, &peer.sa, len);
 		} else {
-			int c = accept4(s->fd, (struct sockaddr *)&peer, &len,
-					SOCK_NONBLOCK);
+			int c = accept4(s->fd, &peer.sa, &len, SOCK_NONBLOCK);
 			if (c < 0)
 				continue;
 			struct pollfd cp = { .fd = c, .events = POLLIN };
@@ -172,7 +256,7 @@ static void *serve(void *arg)
 					pthread_detach(t);
 				else
 					close(c);
-				tally_add(&s->peers, peer.sin_addr.s_addr, 1);
+				tally_add(&s->peers, addr_key(&peer), 1);
 				continue;
 			}
 			if (poll(&cp, 1, 2000) > 0 && read(c, &byte, 1) == 1 &&
@@ -181,22 +265,24 @@ static void *serve(void *arg)
 			}
 			close(c);
 		}
-		tally_add(&s->peers, peer.sin_addr.s_addr, 1);
+		tally_add(&s->peers, addr_key(&peer), 1);
 	}
 	return NULL;
 }
 
-static int compare_keys(const void *a, const void *b)
+static int compare_entries(const void *a, const void *b)
 {
-	uint32_t x = ntohl(*(const uint32_t *)a), y = ntohl(*(const uint32_t *)b);
-
-	return x < y ? -1 : x > y;
+	return compare_keys(a, b);
 }
 
+/* Peers in address order, "ADDR COUNT" each. */
 static void write_report(const char *path, struct server *servers, int n)
 {
 	struct tally all = { 0 };
-	uint32_t keys[MAX_KEYS];
+	struct {
+		struct key key;		/* first: compare_entries */
+		uint64_t count;
+	} entries[MAX_KEYS];
 	FILE *f = path ? fopen(path, "w") : stdout;
 
 	if (!f) {
@@ -205,17 +291,16 @@ static void write_report(const char *path, struct server *servers, int n)
 	}
 	for (int i = 0; i < n; i++)
 		tally_merge(&all, &servers[i].peers);
-	memcpy(keys, all.key, sizeof(keys));
-	qsort(keys, all.n, sizeof(keys[0]), compare_keys);
 	for (unsigned i = 0; i < all.n; i++) {
-		char addr[INET_ADDRSTRLEN];
+		entries[i].key = all.key[i];
+		entries[i].count = all.count[i];
+	}
+	qsort(entries, all.n, sizeof(entries[0]), compare_entries);
+	for (unsigned i = 0; i < all.n; i++) {
+		char addr[INET6_ADDRSTRLEN];
 
-		for (unsigned j = 0; j < all.n; j++)
-			if (all.key[j] == keys[i])
-				fprintf(f, "%s %llu\n",
-					inet_ntop(AF_INET, &keys[i], addr,
-						  sizeof(addr)),
-					(unsigned long long)all.count[j]);
+		fprintf(f, "%s %llu\n", key_addr(&entries[i].key, addr),
+			(unsigned long long)entries[i].count);
 	}
 	if (path)
 		fclose(f);
@@ -223,7 +308,7 @@ static void write_report(const char *path, struct server *servers, int n)
 		fflush(f);
 }
 
-static int run_server(const struct sockaddr_in *listen_at, bool udp,
+static int run_server(const union sockaddr_any *listen_at, bool udp,
 		      bool echo, int threads, const char *report)
 {
 	static struct server servers[MAX_THREADS];
@@ -234,11 +319,13 @@ static int run_server(const struct sockaddr_in *listen_at, bool udp,
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
-	fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK,
-		    0);
+	fd = socket(listen_at->sa.sa_family,
+		    (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK, 0);
 	if (fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(fd, (const struct sockaddr *)listen_at, sizeof(*listen_at)) ||
+	    (listen_at->sa.sa_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
+	    bind(fd, &listen_at->sa, sockaddr_len(listen_at)) ||
 	    (!udp && listen(fd, 4096))) {
 		fprintf(stderr, "crr: listen: %s\n", strerror(errno));
 		return 1;
@@ -268,8 +355,8 @@ static int run_server(const struct sockaddr_in *listen_at, bool udp,
 /* ---- client ---------------------------------------------------------- */
 
 struct client {
-	struct sockaddr_in server;
-	struct sockaddr_in bind_to;
+	union sockaddr_any server;
+	union sockaddr_any bind_to;
 	bool udp, bind, rst;
 	uint64_t count;		/* transactions for this thread, 0: by time */
 	double deadline;
@@ -280,20 +367,23 @@ struct client {
 
 static void note_error(struct client *c, const char *what)
 {
-	char addr[INET_ADDRSTRLEN];
+	struct key server = addr_key(&c->server);
+	bool v6 = server.family == AF_INET6;
+	char addr[INET6_ADDRSTRLEN];
 
 	c->failed++;
 	if (c->first_error[0])
 		return;
-	snprintf(c->first_error, sizeof(c->first_error), "%s %s:%u: %s", what,
-		 inet_ntop(AF_INET, &c->server.sin_addr, addr, sizeof(addr)),
-		 ntohs(c->server.sin_port), strerror(errno));
+	snprintf(c->first_error, sizeof(c->first_error), "%s %s%s%s:%u: %s",
+		 what, v6 ? "[" : "", key_addr(&server, addr), v6 ? "]" : "",
+		 ntohs(v6 ? c->server.in6.sin6_port : c->server.in.sin_port),
+		 strerror(errno));
 }
 
 /* One transaction on a new socket; true on success. */
 static bool transact(struct client *c)
 {
-	struct sockaddr_in local;
+	union sockaddr_any local;
 	socklen_t len = sizeof(local);
 	struct timeval timeout = { .tv_sec = 1 };
 	uint32_t mark = 0;
@@ -302,25 +392,25 @@ static bool transact(struct client *c)
 	bool ok = false;
 	int fd;
 
-	fd = socket(AF_INET, c->udp ? SOCK_DGRAM : SOCK_STREAM, 0);
+	fd = socket(c->server.sa.sa_family, c->udp ? SOCK_DGRAM : SOCK_STREAM,
+		    0);
 	if (fd < 0) {
 		note_error(c, "socket");
 		return false;
 	}
 	getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &mlen);
-	tally_add(&c->marks, mark, 1);
+	tally_add(&c->marks, mark_key(mark), 1);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-	if (c->bind && bind(fd, (struct sockaddr *)&c->bind_to,
-			    sizeof(c->bind_to))) {
+	if (c->bind && bind(fd, &c->bind_to.sa, sockaddr_len(&c->bind_to))) {
 		note_error(c, "bind");
 		goto out;
 	}
-	if (connect(fd, (struct sockaddr *)&c->server, sizeof(c->server))) {
+	if (connect(fd, &c->server.sa, sockaddr_len(&c->server))) {
 		note_error(c, "connect");
 		goto out;
 	}
-	if (getsockname(fd, (struct sockaddr *)&local, &len) == 0)
-		tally_add(&c->locals, local.sin_addr.s_addr, 1);
+	if (getsockname(fd, &local.sa, &len) == 0)
+		tally_add(&c->locals, addr_key(&local), 1);
 	if (write(fd, &byte, 1) != 1) {
 		note_error(c, "send to");
 		goto out;
@@ -354,14 +444,13 @@ static void *client_thread(void *arg)
 static void print_tally(const char *label, const struct tally *t, bool addr)
 {
 	for (unsigned i = 0; i < t->n; i++) {
-		char buf[INET_ADDRSTRLEN];
+		char buf[INET6_ADDRSTRLEN];
 
 		if (addr)
-			printf("%s %s %llu\n", label,
-			       inet_ntop(AF_INET, &t->key[i], buf, sizeof(buf)),
+			printf("%s %s %llu\n", label, key_addr(&t->key[i], buf),
 			       (unsigned long long)t->count[i]);
 		else
-			printf("%s 0x%x %llu\n", label, t->key[i],
+			printf("%s 0x%x %llu\n", label, t->key[i].mark,
 			       (unsigned long long)t->count[i]);
 	}
 }
@@ -410,13 +499,13 @@ static int run_client(struct client *proto, uint64_t count, double duration,
 
 #define MAX_HELD 64
 
-static int run_hold(const struct sockaddr_in *server, uint64_t count,
+static int run_hold(const union sockaddr_any *server, uint64_t count,
 		    double duration)
 {
 	int fds[MAX_HELD];
 	bool broken[MAX_HELD] = { false };
 	uint32_t marks[MAX_HELD];
-	struct sockaddr_in locals[MAX_HELD];
+	union sockaddr_any locals[MAX_HELD];
 	struct timeval timeout = { .tv_sec = 1 };
 	double end;
 
@@ -425,7 +514,7 @@ static int run_hold(const struct sockaddr_in *server, uint64_t count,
 	for (uint64_t i = 0; i < count; i++) {
 		socklen_t len = sizeof(marks[i]);
 
-		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		fds[i] = socket(server->sa.sa_family, SOCK_STREAM, 0);
 		marks[i] = 0;
 		memset(&locals[i], 0, sizeof(locals[i]));
 		if (fds[i] < 0) {
@@ -435,13 +524,12 @@ static int run_hold(const struct sockaddr_in *server, uint64_t count,
 		getsockopt(fds[i], SOL_SOCKET, SO_MARK, &marks[i], &len);
 		setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &timeout,
 			   sizeof(timeout));
-		if (connect(fds[i], (const struct sockaddr *)server,
-			    sizeof(*server))) {
+		if (connect(fds[i], &server->sa, sockaddr_len(server))) {
 			broken[i] = true;
 			continue;
 		}
 		len = sizeof(locals[i]);
-		getsockname(fds[i], (struct sockaddr *)&locals[i], &len);
+		getsockname(fds[i], &locals[i].sa, &len);
 	}
 	printf("ready\n");
 	fflush(stdout);
@@ -459,12 +547,11 @@ static int run_hold(const struct sockaddr_in *server, uint64_t count,
 		usleep(100000);
 	}
 	for (uint64_t i = 0; i < count; i++) {
-		char addr[INET_ADDRSTRLEN];
+		struct key local = addr_key(&locals[i]);
+		char addr[INET6_ADDRSTRLEN];
 
 		printf("conn %llu local %s mark 0x%x %s\n",
-		       (unsigned long long)i,
-		       inet_ntop(AF_INET, &locals[i].sin_addr, addr,
-				 sizeof(addr)),
+		       (unsigned long long)i, key_addr(&local, addr),
 		       marks[i], broken[i] ? "broken" : "ok");
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -515,7 +602,7 @@ static void *create_sockets(void *arg)
 		if (fd < 0)
 			continue;
 		getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &len);
-		tally_add(&c->marks, mark, 1);
+		tally_add(&c->marks, mark_key(mark), 1);
 		close(fd);
 	}
 	return NULL;
@@ -558,7 +645,8 @@ static const char usage[] =
 "byte each way.  The server counts requests per peer address and writes\n"
 "them on SIGTERM (or SIGUSR1).  The client prints transactions, failures,\n"
 "seconds and rate, and with --report the local addresses and socket marks\n"
-"it got.  Exit status: 0 ok, 1 some transaction failed, 2 bad usage.\n";
+"it got.  ADDR:PORT is IPv4 or IPv6 ([2001:db8::1]:80).  Exit status: 0\n"
+"ok, 1 some transaction failed, 2 bad usage.\n";
 
 static int bad_usage(const char *msg, const char *arg)
 {
@@ -623,9 +711,7 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			proto.bind = true;
-			proto.bind_to.sin_family = AF_INET;
-			if (inet_pton(AF_INET, optarg,
-				      &proto.bind_to.sin_addr) != 1)
+			if (parse_addr(optarg, &proto.bind_to))
 				return bad_usage("bad --bind address", optarg);
 			break;
 		case 'r':
@@ -666,8 +752,12 @@ int main(int argc, char **argv)
 		return run_sockets(count, threads);
 	}
 	if (!addr || parse_addr_port(addr, &proto.server))
-		return bad_usage("give an IPv4 ADDR:PORT with --listen or "
-				 "--connect", addr);
+		return bad_usage("give ADDR:PORT or [ADDR6]:PORT with --listen "
+				 "or --connect", addr);
+	if (proto.bind &&
+	    proto.bind_to.sa.sa_family != proto.server.sa.sa_family)
+		return bad_usage("--bind and --connect addresses are of "
+				 "different families", NULL);
 	if (!strcmp(mode, "server"))
 		return run_server(&proto.server, proto.udp, echo, threads,
 				  report_file);

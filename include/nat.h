@@ -1,14 +1,19 @@
 /* nat.h - the masquerade safety net, through libnftables: one nftables
  * table of mlb-bpf's own per attachment, in the calling thread's network
- * namespace:
+ * namespace, for IPv4 and IPv6 at once (family inet):
  *
- *   table ip NAME {
+ *   table inet NAME {
  *     chain postrouting {
  *       type nat hook postrouting priority srcnat; policy accept;
  *       oifname "IF_0" masquerade
+ *       oifname "IF_1" meta nfproto ipv4 masquerade
  *       ...
  *     }
  *   }
+ *
+ * An uplink that carries one family only (state.h: addr or addr6 zero)
+ * masquerades that family only, so traffic of the other family that the
+ * main table happens to send out by it keeps its source.
  */
 #ifndef MLB_NAT_H
 #define MLB_NAT_H
@@ -23,7 +28,7 @@
 /* Name of the attachment's table: "mlb_bpf_<cgroup id>". */
 void nat_table_name(uint64_t cgroup_id, char *buf, size_t len);
 
-/* Whether an `ip` family table of that name exists (-1 on error). */
+/* Whether an `inet` family table of that name exists (-1 on error). */
 int nat_table_exists(const char *name, struct mlb_err *err);
 
 /* Fail, naming it, if state->nft_table already exists (someone else's). */

@@ -1,16 +1,25 @@
 /* route.h - policy routing over netlink (libnl-route-3): looking up an
- * uplink's interface, address and gateway, and installing / removing the
- * per-uplink tables and the ip rules of one attachment.
+ * uplink's interface, addresses and gateways, and installing / removing
+ * the per-uplink tables and the ip rules of one attachment.
  *
  * Everything acts on the network namespace the calling thread is in
  * (see netns.h).  What it installs, for uplinks i = 0..n-1, with
- * P = state->priority:
+ * P = state->priority, in each family (IPv4, IPv6) on its own:
  *
  *   table T_i:  ADDR_i/PREFIX dev IF_i scope link src ADDR_i
  *               default via GW_i dev IF_i src ADDR_i
  *   rule  P:    from all lookup main suppress_prefixlength 0
  *   rule  P+1:  fwmark M_i/MASK lookup T_i       (one per uplink)
  *   rule  P+2:  from ADDR_i lookup T_i           (one per uplink)
+ *
+ * An uplink gets a family's routes and rules only if it has an address of
+ * that family (state.h: addr, addr6); rule P of a family only exists if
+ * some uplink has.  An IPv6 gateway outside the uplink's prefix (not
+ * link-local) gets a host route on the link first, as an IPv4 one does;
+ * an uplink with an IPv6 address but no IPv6 gateway gets no IPv6
+ * default, so its IPv6 sockets leave by the main table's.  With
+ * last-resort unreachable each family also has "unreachable default" in
+ * table state->unreachable_table and its fwmark rule at P+1.
  *
  * Routes and rules carry protocol MLB_RTPROT so they are recognisable
  * (`ip rule` shows "proto 77").
@@ -29,22 +38,30 @@
 /* Resolved facts about one interface. */
 struct mlb_link_info {
 	int ifindex;
+	bool has_addr4;
 	struct in_addr addr;		/* first IPv4 address */
 	unsigned prefixlen;
-	bool has_gateway;		/* main table has a default via it */
+	bool has_gateway;		/* main table has an IPv4 default via it */
 	struct in_addr gateway;
+	bool has_addr6;
+	struct in6_addr addr6;		/* first usable global IPv6 address */
+	unsigned prefixlen6;
+	bool has_gateway6;		/* main table has an IPv6 default via it */
+	struct in6_addr gateway6;	/* often link-local (fe80::) */
 	bool admin_up;			/* IFF_UP */
 	bool carrier;			/* IFF_LOWER_UP */
 };
 
-/* Look up ifname: its index, its first IPv4 address and the gateway of
- * the main table's default route through it.  Errors: interface does not
- * exist; has no IPv4 address. */
+/* Look up ifname: its index, its first IPv4 address, its first global
+ * IPv6 address (not link-local, tentative, failed, deprecated or
+ * temporary) and the gateways of the main table's default routes through
+ * it (the lowest metric of each family).  Errors: interface does not
+ * exist; has neither an IPv4 nor a global IPv6 address. */
 int route_lookup_link(const char *ifname, struct mlb_link_info *out,
 		      struct mlb_err *err);
 
 /* Fail if any of the state's tables already holds a route, or a rule
- * already uses one of them (they belong to someone else). */
+ * already uses one of them (they belong to someone else), either family. */
 int route_check_free(const struct mlb_state *state, struct mlb_err *err);
 
 /* Add the tables (MLB_INSTALLED_ROUTES) and rules (MLB_INSTALLED_RULES)
@@ -53,8 +70,9 @@ int route_check_free(const struct mlb_state *state, struct mlb_err *err);
 int route_install(struct mlb_state *state, struct mlb_err *err);
 
 /* Move uplink i from what old says to what new says (its gateway or
- * address changed, as DHCP does): its table's routes and its from-rule.
- * The other uplinks and rules are not touched. */
+ * address changed, as DHCP does): its table's routes and its from-rules,
+ * both families.  Objects that stay the same are not touched, nor are
+ * the other uplinks and rules. */
 int route_update_uplink(const struct mlb_state *old,
 			const struct mlb_state *new, unsigned i,
 			struct mlb_err *err);

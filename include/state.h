@@ -9,6 +9,7 @@
 #ifndef MLB_STATE_H
 #define MLB_STATE_H
 
+#include <stdbool.h>
 #include <linux/types.h>
 #include <net/if.h>
 
@@ -71,6 +72,21 @@ struct mlb_state_uplink {
 	__u32 gateway6[4];
 	__u32 gateway6_given;	/* gateway6= given: never follow main's */
 };
+
+/* Whether an address of four words (addr6, gateway6; an IPv4 one in the
+ * first word) is "none". */
+static inline bool mlb_addr_is_none(const __u32 a[4])
+{
+	return !(a[0] | a[1] | a[2] | a[3]);
+}
+
+/* Whether watch has nothing to probe on the uplink (no probe= and no IPv4
+ * gateway: it carries only IPv6, and probes are IPv4), so it judges the
+ * uplink by its link alone. */
+static inline bool mlb_uplink_judged_by_link(const struct mlb_state_uplink *u)
+{
+	return !u->nprobes && !u->gateway;
+}
 
 /* One --bypass or --pin destination rule. */
 #define MLB_STATE_MAX_DESTS 64

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 WORK=$(mktemp -d)
 cleanup() {
 	if [ -n "${SRV:-}" ]; then bed_server_stop "$SRV"; fi
+	if [ -n "${SRV6:-}" ]; then bed_server_stop "$SRV6"; fi
 	bed_destroy
 	rm -rf "$WORK"
 }
@@ -23,6 +24,7 @@ bed_create
 bed_counters_start
 in_cli ip route show
 SRV=$(bed_server_start "$WORK/server")
+SRV6=$(bed_server_start "$WORK/server6" "" 5000 "[$SERVER6]")
 
 step "Without mlb-bpf: 200 connections from the cgroup"
 in_cgroup "$CRR" client --connect "$SERVER:5000" --count 200 | grep -E 'transactions|failures'
@@ -32,10 +34,17 @@ bed_counters_reset
 step "mlb-bpf attach --netns $CLI --cgroup $CG --uplink up0 --uplink up1,weight=3"
 "$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1,weight=3
 ip -n "$CLI" rule show
+ip -n "$CLI" -6 rule show
 
 step "With mlb-bpf: 1000 connections from the cgroup (4 threads)"
 in_cgroup "$CRR" client --connect "$SERVER:5000" --count 1000 --threads 4 |
 	grep -E 'transactions|failures|rate'
+echo "left by up0: $(bed_counter gw0_syn), by up1: $(bed_counter gw1_syn)"
+bed_counters_reset
+
+step "With mlb-bpf: 400 IPv6 connections from the cgroup"
+in_cgroup "$CRR" client --connect "[$SERVER6]:5000" --count 400 |
+	grep -E 'transactions|failures'
 echo "left by up0: $(bed_counter gw0_syn), by up1: $(bed_counter gw1_syn)"
 
 step "mlb-bpf status"
@@ -45,8 +54,9 @@ step "mlb-bpf detach"
 "$MLB" detach --cgroup "$CG"
 ip -n "$CLI" rule show
 bed_server_stop "$SRV"
-SRV=
-step "Source addresses the server saw"
-cat "$WORK/server"
+bed_server_stop "$SRV6"
+SRV= SRV6=
+step "Source addresses the servers saw"
+cat "$WORK/server" "$WORK/server6"
 echo
 echo "demo done; cleaning up"

@@ -72,6 +72,22 @@ static int find_routing_peer(const struct mlb_state *state,
 	return 0;
 }
 
+/* What the shared routing knows of an uplink: its addresses, gateways,
+ * mark and table, as the peer installed them. */
+static void copy_routing(struct mlb_state_uplink *u,
+			 const struct mlb_state_uplink *peer)
+{
+	u->ifindex = peer->ifindex;
+	u->addr = peer->addr;
+	u->prefixlen = peer->prefixlen;
+	u->gateway = peer->gateway;
+	memcpy(u->addr6, peer->addr6, sizeof(u->addr6));
+	u->prefixlen6 = peer->prefixlen6;
+	memcpy(u->gateway6, peer->gateway6, sizeof(u->gateway6));
+	u->mark = peer->mark;
+	u->table = peer->table;
+}
+
 /* This policy rides on peer's routing: its uplinks become peer's, in
  * peer's order with peer's marks and tables, weighted as this policy
  * asks (0 for the ones it does not use). */
@@ -110,12 +126,7 @@ static int share_routing(struct mlb_state *state, const struct mlb_state *peer,
 		for (unsigned i = 0; i < mine.nuplinks; i++)
 			if (!strcmp(u->ifname, mine.uplinks[i].ifname)) {
 				*u = mine.uplinks[i];
-				u->ifindex = peer->uplinks[j].ifindex;
-				u->addr = peer->uplinks[j].addr;
-				u->prefixlen = peer->uplinks[j].prefixlen;
-				u->gateway = peer->uplinks[j].gateway;
-				u->mark = peer->uplinks[j].mark;
-				u->table = peer->uplinks[j].table;
+				copy_routing(u, &peer->uplinks[j]);
 			}
 	}
 	/* pin rules name uplinks by index: move them to peer's order */
@@ -201,6 +212,7 @@ static void copy_health_settings(const struct mlb_uplink_spec *spec,
 				 struct mlb_state_uplink *u)
 {
 	u->gateway_given = spec->has_gateway;
+	u->gateway6_given = spec->has_gateway6;
 	u->nprobes = spec->nprobes;
 	for (unsigned p = 0; p < spec->nprobes; p++)
 		u->probes[p] = spec->probes[p].s_addr;
@@ -297,29 +309,55 @@ static int validate_request(const struct attach_request *req,
 	return 0;
 }
 
-/* Interface index, address and gateway of each uplink, looked up in the
- * namespace the routing goes to. */
-static int resolve_uplinks(const struct attach_request *req,
-			   struct mlb_state *state, struct mlb_err *err)
+/* Interface index, addresses and gateways of one uplink, looked up in
+ * the namespace the routing goes to.  A given gateway wins over the main
+ * table's.  The uplink carries IPv4 if it has an IPv4 address and
+ * gateway, IPv6 if it has a global IPv6 address (a default route only
+ * with an IPv6 gateway); it needs a gateway of one family at least. */
+static int resolve_uplink(const struct mlb_uplink_spec *spec,
+			  struct mlb_state_uplink *u, struct mlb_err *err)
 {
-	for (unsigned i = 0; i < state->nuplinks; i++) {
-		const struct mlb_uplink_spec *spec = &req->uplinks[i];
-		struct mlb_state_uplink *u = &state->uplinks[i];
-		struct mlb_link_info link;
+	struct mlb_link_info link;
+	bool ipv4, gateway6;
 
-		if (route_lookup_link(spec->ifname, &link, err))
-			return -1;
-		if (!spec->has_gateway && !link.has_gateway)
-			return mlb_fail(err, "uplink \"%s\": the main table "
-					"has no default route via %s; give "
-					"gateway=ADDR", spec->ifname,
-					spec->ifname);
-		u->ifindex = (uint32_t)link.ifindex;
+	if (route_lookup_link(spec->ifname, &link, err))
+		return -1;
+	if (spec->has_gateway && !link.has_addr4)
+		return mlb_fail(err, "uplink \"%s\": gateway= is given but "
+				"the interface has no IPv4 address",
+				spec->ifname);
+	if (spec->has_gateway6 && !link.has_addr6)
+		return mlb_fail(err, "uplink \"%s\": gateway6= is given but "
+				"the interface has no global IPv6 address",
+				spec->ifname);
+	ipv4 = link.has_addr4 && (spec->has_gateway || link.has_gateway);
+	gateway6 = link.has_addr6 && (spec->has_gateway6 || link.has_gateway6);
+	if (!ipv4 && !gateway6)
+		return mlb_fail(err, "uplink \"%s\": the main table has no "
+				"default route via %s; give gateway=ADDR or "
+				"gateway6=ADDR6", spec->ifname, spec->ifname);
+	u->ifindex = (uint32_t)link.ifindex;
+	if (ipv4) {
 		u->addr = link.addr.s_addr;
 		u->prefixlen = link.prefixlen;
 		u->gateway = spec->has_gateway ? spec->gateway.s_addr :
 						 link.gateway.s_addr;
 	}
+	if (link.has_addr6) {
+		memcpy(u->addr6, &link.addr6, sizeof(u->addr6));
+		u->prefixlen6 = link.prefixlen6;
+		memcpy(u->gateway6, spec->has_gateway6 ? &spec->gateway6 :
+		       &link.gateway6, sizeof(u->gateway6));
+	}
+	return 0;
+}
+
+static int resolve_uplinks(const struct attach_request *req,
+			   struct mlb_state *state, struct mlb_err *err)
+{
+	for (unsigned i = 0; i < state->nuplinks; i++)
+		if (resolve_uplink(&req->uplinks[i], &state->uplinks[i], err))
+			return -1;
 	return 0;
 }
 

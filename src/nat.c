@@ -1,6 +1,7 @@
 /* nat.c - the masquerade table through libnftables (see nat.h). */
 #include <ctype.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,12 +58,13 @@ int nat_table_exists(const char *name, struct mlb_err *err)
 {
 	char cmd[128], why[256];
 
-	snprintf(cmd, sizeof(cmd), "list table ip %s", name);
+	snprintf(cmd, sizeof(cmd), "list table inet %s", name);
 	if (run_nft(cmd, why, sizeof(why)) == 0)
 		return 1;
 	if (strstr(why, "No such file or directory"))
 		return 0;
-	return mlb_fail(err, "nftables: listing table ip %s: %s", name, why);
+	return mlb_fail(err, "nftables: listing table inet %s: %s", name,
+			why);
 }
 
 static bool safe_ifname(const char *name)
@@ -82,15 +84,29 @@ int nat_check_free(const struct mlb_state *state, struct mlb_err *err)
 	if (exists < 0)
 		return -1;
 	if (exists)
-		return mlb_fail(err, "nftables table ip %s already exists",
+		return mlb_fail(err, "nftables table inet %s already exists",
 				state->nft_table);
 	return 0;
+}
+
+/* The families an uplink's masquerade rule is for: the ones it carries
+ * (an uplink may carry IPv4 only, IPv6 only, or both). */
+static const char *nfproto_match(const struct mlb_state_uplink *u)
+{
+	bool v4 = u->addr != 0;
+	bool v6 = !mlb_addr_is_none(u->addr6);
+
+	if (v4 && !v6)
+		return "meta nfproto ipv4 ";
+	if (v6 && !v4)
+		return "meta nfproto ipv6 ";
+	return "";
 }
 
 int nat_install(struct mlb_state *state, struct mlb_err *err)
 {
 	char why[256];
-	size_t len = 0, cap = 512 + state->nuplinks * 64;
+	size_t len = 0, cap = 512 + state->nuplinks * 96;
 	char *batch;
 
 	if (nat_check_free(state, err))
@@ -99,8 +115,8 @@ int nat_install(struct mlb_state *state, struct mlb_err *err)
 	if (!batch)
 		return mlb_fail(err, "out of memory");
 	len += (size_t)snprintf(batch + len, cap - len,
-		"add table ip %s\n"
-		"add chain ip %s postrouting { type nat hook postrouting "
+		"add table inet %s\n"
+		"add chain inet %s postrouting { type nat hook postrouting "
 		"priority srcnat; policy accept; }\n",
 		state->nft_table, state->nft_table);
 	for (unsigned i = 0; i < state->nuplinks; i++) {
@@ -112,13 +128,14 @@ int nat_install(struct mlb_state *state, struct mlb_err *err)
 					"used in an nftables rule", ifname);
 		}
 		len += (size_t)snprintf(batch + len, cap - len,
-			"add rule ip %s postrouting oifname \"%s\" "
-			"masquerade\n", state->nft_table, ifname);
+			"add rule inet %s postrouting oifname \"%s\" "
+			"%smasquerade\n", state->nft_table, ifname,
+			nfproto_match(&state->uplinks[i]));
 	}
 	/* One batch: the table appears whole or not at all. */
 	if (run_nft(batch, why, sizeof(why))) {
 		free(batch);
-		return mlb_fail(err, "nftables: creating table ip %s: %s",
+		return mlb_fail(err, "nftables: creating table inet %s: %s",
 				state->nft_table, why);
 	}
 	free(batch);
@@ -136,9 +153,9 @@ int nat_remove(const struct mlb_state *state, struct mlb_err *err)
 	exists = nat_table_exists(state->nft_table, err);
 	if (exists <= 0)
 		return exists;
-	snprintf(cmd, sizeof(cmd), "delete table ip %s", state->nft_table);
+	snprintf(cmd, sizeof(cmd), "delete table inet %s", state->nft_table);
 	if (run_nft(cmd, why, sizeof(why)))
-		return mlb_fail(err, "nftables: deleting table ip %s: %s",
+		return mlb_fail(err, "nftables: deleting table inet %s: %s",
 				state->nft_table, why);
 	return 0;
 }

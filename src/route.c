@@ -128,16 +128,17 @@ static int dump_message(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-/* Dump all IPv4 objects of one kind (RTM_GETROUTE, RTM_GETRULE,
- * RTM_GETADDR), calling fn for each parsed object. */
-static int conn_dump(struct nlconn *c, int type, object_fn fn, void *arg)
+/* Dump all objects of one kind (RTM_GETROUTE, RTM_GETRULE, RTM_GETADDR)
+ * and one family, calling fn for each parsed object. */
+static int conn_dump(struct nlconn *c, int type, int family, object_fn fn,
+		     void *arg)
 {
 	struct dump_ctx d = { .fn = fn, .arg = arg };
 	struct nl_cb *sock_cb, *cb;
 	int ret;
 
 	c->kerr = 0;
-	ret = nl_rtgen_request(c->sk, type, AF_INET, NLM_F_DUMP);
+	ret = nl_rtgen_request(c->sk, type, family, NLM_F_DUMP);
 	if (ret < 0)
 		return conn_result(c, ret);
 	sock_cb = nl_socket_get_cb(c->sk);
@@ -151,39 +152,80 @@ static int conn_dump(struct nlconn *c, int type, object_fn fn, void *arg)
 	return conn_result(c, ret);
 }
 
-/* ---- small helpers ---------------------------------------------------- */
+/* ---- small helpers ---------------------------------------------------- *
+ *
+ * Addresses of either family are four network-byte-order words, as in
+ * state.h: IPv4 in the first, the rest zero.
+ */
 
-/* An nl_addr for an IPv4 address (network byte order) and prefix. */
-static struct nl_addr *addr4(__u32 addr, unsigned prefixlen)
+/* The families an uplink may carry, in the order they are set up. */
+static const int families[] = { AF_INET, AF_INET6 };
+#define NFAMILIES 2
+
+static unsigned addr_bits(int family)
 {
-	struct nl_addr *a = nl_addr_build(AF_INET, &addr, sizeof(addr));
-
-	if (a)
-		nl_addr_set_prefixlen(a, (int)prefixlen);
-	return a;
+	return family == AF_INET6 ? 128 : 32;
 }
 
-/* The IPv4 address in a, or false if a is not one. */
-static bool get_addr4(struct nl_addr *a, __u32 *out)
+static bool addr_is_link_local(int family, const __u32 *a)
 {
-	if (!a || nl_addr_get_family(a) != AF_INET ||
-	    nl_addr_get_len(a) != sizeof(*out))
+	return family == AF_INET6 &&
+	       (ntohl(a[0]) & 0xffc00000) == 0xfe800000;
+}
+
+/* out = a with every bit past prefixlen cleared. */
+static void addr_mask(const __u32 *a, unsigned prefixlen, __u32 *out)
+{
+	unsigned char *b = (unsigned char *)out;
+
+	memcpy(out, a, 4 * sizeof(*a));
+	for (unsigned bit = prefixlen; bit < 128; bit++)
+		b[bit / 8] &= (unsigned char)~(0x80u >> (bit % 8));
+}
+
+static bool same_prefix(const __u32 *a, const __u32 *b, unsigned prefixlen)
+{
+	__u32 x[4], y[4];
+
+	addr_mask(a, prefixlen, x);
+	addr_mask(b, prefixlen, y);
+	return !memcmp(x, y, sizeof(x));
+}
+
+/* An nl_addr for an address and prefix. */
+static struct nl_addr *nl_addr_of(int family, const __u32 *a,
+				  unsigned prefixlen)
+{
+	struct nl_addr *n = nl_addr_build(family, a, addr_bits(family) / 8);
+
+	if (n)
+		nl_addr_set_prefixlen(n, (int)prefixlen);
+	return n;
+}
+
+/* The address in n if it is of family (out zero-filled), else false. */
+static bool get_addr(struct nl_addr *n, int family, __u32 *out)
+{
+	unsigned len = addr_bits(family) / 8;
+
+	if (!n || nl_addr_get_family(n) != family ||
+	    nl_addr_get_len(n) != len)
 		return false;
-	memcpy(out, nl_addr_get_binary_addr(a), sizeof(*out));
+	memset(out, 0, 4 * sizeof(*out));
+	memcpy(out, nl_addr_get_binary_addr(n), len);
 	return true;
 }
 
-static __u32 prefix_mask(unsigned prefixlen)
+/* An address as text, in buf (INET6_ADDRSTRLEN bytes). */
+static const char *addr_str(int family, const __u32 *a, char *buf)
 {
-	return prefixlen ? htonl(~0u << (32 - prefixlen)) : 0;
+	return inet_ntop(family, a, buf, INET6_ADDRSTRLEN);
 }
 
-/* Dotted quad of a network-byte-order address, in buf. */
-static const char *ip4(__u32 addr, char *buf)
+/* "IPv6 " before what names an IPv6 object whose text does not show it. */
+static const char *family_word(int family)
 {
-	struct in_addr a = { .s_addr = addr };
-
-	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+	return family == AF_INET6 ? "IPv6 " : "";
 }
 
 static bool is_our_table(const struct mlb_state *state, __u32 table)
@@ -199,21 +241,38 @@ static bool is_our_table(const struct mlb_state *state, __u32 table)
 
 struct addr_search {
 	int ifindex;
+	int family;
 	bool found;
-	__u32 addr;
+	__u32 addr[4];
 	unsigned prefixlen;
 };
 
-/* Keeps the first IPv4 address of the interface, in dump order (the
- * kernel lists primary addresses before secondaries). */
+/* Whether an address may be an uplink's: every IPv4 address; for IPv6
+ * only a global one that is usable now and meant for new connections
+ * (not link-local, tentative, failed, deprecated or a temporary privacy
+ * address, which comes and goes). */
+static bool usable_addr(struct rtnl_addr *a, int family)
+{
+	const unsigned unusable = IFA_F_TENTATIVE | IFA_F_DADFAILED |
+				  IFA_F_DEPRECATED | IFA_F_TEMPORARY;
+
+	if (family == AF_INET)
+		return true;
+	return rtnl_addr_get_scope(a) == RT_SCOPE_UNIVERSE &&
+	       !(rtnl_addr_get_flags(a) & unusable);
+}
+
+/* Keeps the first usable address of the interface, in dump order (the
+ * kernel lists IPv4 primary addresses before secondaries). */
 static void addr_search_one(struct nl_object *obj, void *arg)
 {
 	struct rtnl_addr *a = (struct rtnl_addr *)obj;
 	struct addr_search *s = arg;
 
-	if (s->found || rtnl_addr_get_family(a) != AF_INET ||
+	if (s->found || rtnl_addr_get_family(a) != s->family ||
 	    rtnl_addr_get_ifindex(a) != s->ifindex ||
-	    !get_addr4(rtnl_addr_get_local(a), &s->addr))
+	    !usable_addr(a, s->family) ||
+	    !get_addr(rtnl_addr_get_local(a), s->family, s->addr))
 		return;
 	s->prefixlen = (unsigned)rtnl_addr_get_prefixlen(a);
 	s->found = true;
@@ -221,13 +280,14 @@ static void addr_search_one(struct nl_object *obj, void *arg)
 
 struct gateway_search {
 	int ifindex;
+	int family;
 	bool found;
-	__u32 gateway;
+	__u32 gateway[4];
 	__u32 metric;
 };
 
-/* Considers one route: a main-table IPv4 default with a nexthop through
- * the interface that has a gateway.  Keeps the lowest metric. */
+/* Considers one route: a main-table default of the family with a nexthop
+ * through the interface that has a gateway.  Keeps the lowest metric. */
 static void gateway_search_one(struct nl_object *obj, void *arg)
 {
 	struct rtnl_route *r = (struct rtnl_route *)obj;
@@ -235,7 +295,7 @@ static void gateway_search_one(struct nl_object *obj, void *arg)
 	struct nl_addr *dst = rtnl_route_get_dst(r);
 	__u32 metric = rtnl_route_get_priority(r);
 
-	if (rtnl_route_get_family(r) != AF_INET ||
+	if ((int)rtnl_route_get_family(r) != s->family ||
 	    rtnl_route_get_table(r) != RT_TABLE_MAIN ||
 	    rtnl_route_get_type(r) != RTN_UNICAST ||
 	    rtnl_route_get_tos(r) != 0 ||
@@ -245,12 +305,13 @@ static void gateway_search_one(struct nl_object *obj, void *arg)
 		return;
 	for (int i = 0; i < rtnl_route_get_nnexthops(r); i++) {
 		struct rtnl_nexthop *nh = rtnl_route_nexthop_n(r, i);
-		__u32 gw;
+		__u32 gw[4];
 
 		if (rtnl_route_nh_get_ifindex(nh) == s->ifindex &&
-		    get_addr4(rtnl_route_nh_get_gateway(nh), &gw) && gw) {
+		    get_addr(rtnl_route_nh_get_gateway(nh), s->family, gw) &&
+		    !mlb_addr_is_none(gw)) {
 			s->found = true;
-			s->gateway = gw;
+			memcpy(s->gateway, gw, sizeof(gw));
 			s->metric = metric;
 			return;
 		}
@@ -286,11 +347,33 @@ static int link_index(struct nlconn *c, const char *ifname, int *ifindex,
 	return 0;
 }
 
+/* The interface's first usable address of one family and the gateway of
+ * the main table's default route of that family through it.  Returns -1
+ * on a failed dump; *found says whether there is an address. */
+static int lookup_family(struct nlconn *c, int ifindex, int family,
+			 bool *found, __u32 *addr, unsigned *prefixlen,
+			 bool *has_gateway, __u32 *gateway, struct mlb_err *err)
+{
+	struct addr_search as = { .ifindex = ifindex, .family = family };
+	struct gateway_search gs = { .ifindex = ifindex, .family = family };
+
+	if (conn_dump(c, RTM_GETADDR, family, addr_search_one, &as))
+		return mlb_fail(err, "listing addresses: %s", conn_why(c));
+	*found = as.found;
+	if (!as.found)
+		return 0;
+	memcpy(addr, as.addr, addr_bits(family) / 8);
+	*prefixlen = as.prefixlen;
+	if (conn_dump(c, RTM_GETROUTE, family, gateway_search_one, &gs))
+		return mlb_fail(err, "listing routes: %s", conn_why(c));
+	*has_gateway = gs.found;
+	memcpy(gateway, gs.gateway, addr_bits(family) / 8);
+	return 0;
+}
+
 int route_lookup_link(const char *ifname, struct mlb_link_info *out,
 		      struct mlb_err *err)
 {
-	struct addr_search as = { 0 };
-	struct gateway_search gs = { 0 };
 	struct nlconn c;
 	int ret = -1;
 
@@ -298,28 +381,19 @@ int route_lookup_link(const char *ifname, struct mlb_link_info *out,
 	if (conn_open(&c, err))
 		return -1;
 	if (link_index(&c, ifname, &out->ifindex, &out->admin_up,
-		       &out->carrier, err))
+		       &out->carrier, err) ||
+	    lookup_family(&c, out->ifindex, AF_INET, &out->has_addr4,
+			  &out->addr.s_addr, &out->prefixlen,
+			  &out->has_gateway, &out->gateway.s_addr, err) ||
+	    lookup_family(&c, out->ifindex, AF_INET6, &out->has_addr6,
+			  (__u32 *)&out->addr6, &out->prefixlen6,
+			  &out->has_gateway6, (__u32 *)&out->gateway6, err))
 		goto out;
-
-	as.ifindex = out->ifindex;
-	if (conn_dump(&c, RTM_GETADDR, addr_search_one, &as)) {
-		mlb_fail(err, "listing addresses: %s", conn_why(&c));
-		goto out;
-	}
-	if (!as.found) {
-		mlb_fail(err, "interface \"%s\" has no IPv4 address", ifname);
-		goto out;
-	}
-	out->addr.s_addr = as.addr;
-	out->prefixlen = as.prefixlen;
-
-	gs.ifindex = out->ifindex;
-	if (conn_dump(&c, RTM_GETROUTE, gateway_search_one, &gs)) {
-		mlb_fail(err, "listing routes: %s", conn_why(&c));
+	if (!out->has_addr4 && !out->has_addr6) {
+		mlb_fail(err, "interface \"%s\" has no IPv4 or global IPv6 "
+			 "address", ifname);
 		goto out;
 	}
-	out->has_gateway = gs.found;
-	out->gateway.s_addr = gs.gateway;
 	ret = 0;
 out:
 	conn_close(&c);
@@ -340,8 +414,7 @@ static void table_search_route(struct nl_object *obj, void *arg)
 	struct rtnl_route *r = (struct rtnl_route *)obj;
 	struct table_search *s = arg;
 
-	if (!s->found && rtnl_route_get_family(r) == AF_INET &&
-	    is_our_table(s->state, rtnl_route_get_table(r))) {
+	if (!s->found && is_our_table(s->state, rtnl_route_get_table(r))) {
 		s->found = true;
 		s->table = rtnl_route_get_table(r);
 	}
@@ -352,44 +425,45 @@ static void table_search_rule(struct nl_object *obj, void *arg)
 	struct rtnl_rule *r = (struct rtnl_rule *)obj;
 	struct table_search *s = arg;
 
-	if (!s->found && rtnl_rule_get_family(r) == AF_INET &&
-	    is_our_table(s->state, rtnl_rule_get_table(r))) {
+	if (!s->found && is_our_table(s->state, rtnl_rule_get_table(r))) {
 		s->found = true;
 		s->table = rtnl_rule_get_table(r);
 		s->rule_prio = rtnl_rule_get_prio(r);
 	}
 }
 
-int route_check_free(const struct mlb_state *state, struct mlb_err *err)
+/* Whether one family's routes and rules leave our tables alone. */
+static int check_family_free(struct nlconn *c, const struct mlb_state *state,
+			     int family, struct mlb_err *err)
 {
 	struct table_search routes = { .state = state };
 	struct table_search rules = { .state = state };
+
+	if (conn_dump(c, RTM_GETROUTE, family, table_search_route, &routes))
+		return mlb_fail(err, "listing routes: %s", conn_why(c));
+	if (routes.found)
+		return mlb_fail(err, "table %u is already in use (it has %s"
+				"routes); choose another --table-base",
+				routes.table, family_word(family));
+	if (conn_dump(c, RTM_GETRULE, family, table_search_rule, &rules))
+		return mlb_fail(err, "listing rules: %s", conn_why(c));
+	if (rules.found)
+		return mlb_fail(err, "table %u is already in use (%srule %u "
+				"looks it up); choose another --table-base",
+				rules.table, family_word(family),
+				rules.rule_prio);
+	return 0;
+}
+
+int route_check_free(const struct mlb_state *state, struct mlb_err *err)
+{
 	struct nlconn c;
-	int ret = -1;
+	int ret = 0;
 
 	if (conn_open(&c, err))
 		return -1;
-	if (conn_dump(&c, RTM_GETROUTE, table_search_route, &routes)) {
-		mlb_fail(err, "listing routes: %s", conn_why(&c));
-		goto out;
-	}
-	if (routes.found) {
-		mlb_fail(err, "table %u is already in use (it has routes); "
-			 "choose another --table-base", routes.table);
-		goto out;
-	}
-	if (conn_dump(&c, RTM_GETRULE, table_search_rule, &rules)) {
-		mlb_fail(err, "listing rules: %s", conn_why(&c));
-		goto out;
-	}
-	if (rules.found) {
-		mlb_fail(err, "table %u is already in use (rule %u looks it "
-			 "up); choose another --table-base", rules.table,
-			 rules.rule_prio);
-		goto out;
-	}
-	ret = 0;
-out:
+	for (unsigned f = 0; f < NFAMILIES && !ret; f++)
+		ret = check_family_free(&c, state, families[f], err);
 	conn_close(&c);
 	return ret;
 }
@@ -397,35 +471,41 @@ out:
 /* ---- what an attachment installs ---------------------------------------
  *
  * Install and remove work from one list of objects built from the state,
- * so remove deletes exactly what install added, in reverse order.
+ * so remove deletes exactly what install added, in reverse order.  Each
+ * family is planned on its own: an uplink's IPv4 objects exist only if it
+ * has an IPv4 address, its IPv6 objects only if it has an IPv6 one, and a
+ * family no uplink carries gets no rules at all (its sockets follow the
+ * main table, marked or not).
  */
 
 struct route_spec {
+	int family;
 	__u32 table;
-	__u32 dst;		/* network byte order */
+	__u32 dst[4];
 	unsigned dst_len;
-	__u32 gateway;		/* 0: directly on the link */
-	__u32 src;		/* preferred source address */
+	__u32 gateway[4];	/* zero: directly on the link */
+	__u32 src[4];		/* preferred source address */
 	int ifindex;
 	unsigned char scope;
 	bool unreachable;	/* "unreachable default": no nexthop */
 };
 
 struct rule_spec {
+	int family;
 	__u32 prio;
 	__u32 table;
 	bool suppress_default;	/* suppress_prefixlength 0 */
 	bool has_mark;
 	__u32 mark, mask;
-	__u32 src;		/* from SRC/32; 0: from all */
+	__u32 src[4];		/* from SRC (a host); zero: from all */
 };
 
-/* Per uplink: connected route, host route to the gateway, default; and
- * the last-resort unreachable route. */
-#define MAX_ROUTES (3 * MLB_MAX_UPLINKS + 1)
-/* The main-lookup rule, then a fwmark and a from rule per uplink, and the
- * last-resort fwmark rule. */
-#define MAX_RULES (2 + 2 * MLB_MAX_UPLINKS)
+/* Per family and uplink: connected route, host route to the gateway,
+ * default; and per family the last-resort unreachable route. */
+#define MAX_ROUTES (NFAMILIES * (3 * MLB_MAX_UPLINKS + 1))
+/* Per family: the main-lookup rule, then a fwmark and a from rule per
+ * uplink, and the last-resort fwmark rule. */
+#define MAX_RULES (NFAMILIES * (2 + 2 * MLB_MAX_UPLINKS))
 
 struct plan {
 	struct route_spec routes[MAX_ROUTES];
@@ -434,132 +514,226 @@ struct plan {
 	unsigned nrules;
 };
 
-static void plan_route(struct plan *p, const struct mlb_state_uplink *u,
-		       __u32 dst, unsigned dst_len, __u32 gateway,
-		       unsigned char scope)
+/* One family's side of an uplink, as its routes and rules need it. */
+struct uplink_side {
+	int family;
+	__u32 table;
+	__u32 mark;
+	int ifindex;
+	__u32 addr[4];
+	unsigned prefixlen;
+	__u32 gateway[4];	/* zero: none */
+};
+
+/* The uplink's side of one family; false if it has no address of it. */
+static bool uplink_side(const struct mlb_state_uplink *u, int family,
+			struct uplink_side *out)
 {
-	p->routes[p->nroutes++] = (struct route_spec){
-		.table = u->table, .dst = dst, .dst_len = dst_len,
-		.gateway = gateway, .src = u->addr, .ifindex = (int)u->ifindex,
-		.scope = scope,
-	};
+	memset(out, 0, sizeof(*out));
+	out->family = family;
+	out->table = u->table;
+	out->mark = u->mark;
+	out->ifindex = (int)u->ifindex;
+	if (family == AF_INET) {
+		out->addr[0] = u->addr;
+		out->prefixlen = u->prefixlen;
+		out->gateway[0] = u->gateway;
+	} else {
+		memcpy(out->addr, u->addr6, sizeof(out->addr));
+		out->prefixlen = u->prefixlen6;
+		memcpy(out->gateway, u->gateway6, sizeof(out->gateway));
+	}
+	return !mlb_addr_is_none(out->addr);
 }
 
-static void plan_uplink_routes(struct plan *p,
-			       const struct mlb_state_uplink *u)
+static void plan_route(struct plan *p, const struct uplink_side *u,
+		       const __u32 *dst, unsigned dst_len,
+		       const __u32 *gateway, unsigned char scope)
 {
+	struct route_spec *r = &p->routes[p->nroutes++];
+
+	memset(r, 0, sizeof(*r));
+	r->family = u->family;
+	r->table = u->table;
+	memcpy(r->dst, dst, sizeof(r->dst));
+	r->dst_len = dst_len;
+	if (gateway)
+		memcpy(r->gateway, gateway, sizeof(r->gateway));
+	memcpy(r->src, u->addr, sizeof(r->src));
+	r->ifindex = u->ifindex;
+	/* IPv6 routes have no scope; the kernel ignores the field. */
+	r->scope = u->family == AF_INET6 ? RT_SCOPE_UNIVERSE : scope;
+}
+
+static void plan_uplink_routes(struct plan *p, const struct uplink_side *u)
+{
+	static const __u32 any[4];
 	unsigned len = u->prefixlen;
-	__u32 mask = prefix_mask(len);
-	bool connected = len > 0 && len < 32;
+	bool connected = len > 0 && len < addr_bits(u->family);
+	bool has_gateway = !mlb_addr_is_none(u->gateway);
+	__u32 net[4];
 
 	/* The uplink's own subnet, so its neighbours (and usually the
-	 * gateway) are reachable within the table.  A /32 has none. */
+	 * gateway) are reachable within the table.  A /32 (/128) has none. */
+	addr_mask(u->addr, len, net);
 	if (connected)
-		plan_route(p, u, u->addr & mask, len, 0, RT_SCOPE_LINK);
+		plan_route(p, u, net, len, NULL, RT_SCOPE_LINK);
 	/* A gateway outside that subnet (a /32, or an "onlink" gateway)
 	 * needs a host route on the link, or the kernel refuses the
-	 * default route through it as unreachable. */
-	if (u->gateway &&
-	    (!connected || (u->gateway & mask) != (u->addr & mask)))
-		plan_route(p, u, u->gateway, 32, 0, RT_SCOPE_LINK);
-	/* No gateway at all (point-to-point links): default dev IF. */
-	plan_route(p, u, 0, 0, u->gateway,
-		   u->gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
+	 * default route through it as unreachable.  An IPv6 link-local
+	 * gateway is always on the link. */
+	if (has_gateway && !addr_is_link_local(u->family, u->gateway) &&
+	    (!connected || !same_prefix(u->gateway, u->addr, len)))
+		plan_route(p, u, u->gateway, addr_bits(u->family), NULL,
+			   RT_SCOPE_LINK);
+	/* No IPv4 gateway at all (point-to-point links): default dev IF.
+	 * No IPv6 gateway: no IPv6 default, so the uplink's IPv6 sockets
+	 * leave by the main table's. */
+	if (has_gateway)
+		plan_route(p, u, any, 0, u->gateway, RT_SCOPE_UNIVERSE);
+	else if (u->family == AF_INET)
+		plan_route(p, u, any, 0, NULL, RT_SCOPE_LINK);
+}
+
+static struct rule_spec *plan_rule(struct plan *p, int family, __u32 prio,
+				   __u32 table)
+{
+	struct rule_spec *r = &p->rules[p->nrules++];
+
+	memset(r, 0, sizeof(*r));
+	r->family = family;
+	r->prio = prio;
+	r->table = table;
+	return r;
+}
+
+static void plan_mark_rule(struct plan *p, int family, __u32 prio,
+			   __u32 table, __u32 mark, __u32 mask)
+{
+	struct rule_spec *r = plan_rule(p, family, prio, table);
+
+	r->has_mark = true;
+	r->mark = mark;
+	r->mask = mask;
+}
+
+/* Replies and sockets bound to an uplink's address leave by it. */
+static void plan_from_rule(struct plan *p, __u32 prio,
+			   const struct uplink_side *u)
+{
+	struct rule_spec *r = plan_rule(p, u->family, prio, u->table);
+
+	memcpy(r->src, u->addr, sizeof(r->src));
+}
+
+static void plan_family(const struct mlb_state *state, int family,
+			struct plan *p)
+{
+	struct uplink_side sides[MLB_MAX_UPLINKS];
+	bool has[MLB_MAX_UPLINKS];
+	__u32 n = state->nuplinks, prio = state->priority, carried = 0;
+	bool unreachable = state->last_resort == MLB_LAST_RESORT_UNREACHABLE;
+
+	for (__u32 i = 0; i < n; i++)
+		carried += has[i] = uplink_side(&state->uplinks[i], family,
+						&sides[i]);
+	if (!carried)
+		return;
+	for (__u32 i = 0; i < n; i++)
+		if (has[i])
+			plan_uplink_routes(p, &sides[i]);
+	/* last-resort=unreachable: sockets given this mark while every
+	 * uplink is down fail at once instead of leaving by main. */
+	if (unreachable) {
+		struct route_spec *r = &p->routes[p->nroutes++];
+
+		memset(r, 0, sizeof(*r));
+		r->family = family;
+		r->table = state->unreachable_table;
+		r->scope = RT_SCOPE_UNIVERSE;
+		r->unreachable = true;
+	}
+
+	/* Marked sockets still reach every connected network: main is
+	 * consulted first, but its default route is ignored. */
+	plan_rule(p, family, prio, RT_TABLE_MAIN)->suppress_default = true;
+	for (__u32 i = 0; i < n; i++)
+		if (has[i])
+			plan_mark_rule(p, family, prio + 1, sides[i].table,
+				       sides[i].mark, state->mark_mask);
+	for (__u32 i = 0; i < n; i++)
+		if (has[i])
+			plan_from_rule(p, prio + 2, &sides[i]);
+	if (unreachable)
+		plan_mark_rule(p, family, prio + 1, state->unreachable_table,
+			       state->unreachable_mark, state->mark_mask);
 }
 
 static int build_plan(const struct mlb_state *state, struct plan *p,
 		      struct mlb_err *err)
 {
-	__u32 n = state->nuplinks, prio = state->priority;
-
-	if (n > MLB_MAX_UPLINKS)
+	if (state->nuplinks > MLB_MAX_UPLINKS)
 		return mlb_fail(err, "%u uplinks in the state, at most %d are "
-				"supported", n, MLB_MAX_UPLINKS);
+				"supported", state->nuplinks, MLB_MAX_UPLINKS);
 	p->nroutes = p->nrules = 0;
-	for (__u32 i = 0; i < n; i++)
-		plan_uplink_routes(p, &state->uplinks[i]);
-
-	/* Marked sockets still reach every connected network: main is
-	 * consulted first, but its default route is ignored. */
-	p->rules[p->nrules++] = (struct rule_spec){
-		.prio = prio, .table = RT_TABLE_MAIN, .suppress_default = true,
-	};
-	for (__u32 i = 0; i < n; i++)
-		p->rules[p->nrules++] = (struct rule_spec){
-			.prio = prio + 1, .table = state->uplinks[i].table,
-			.has_mark = true, .mark = state->uplinks[i].mark,
-			.mask = state->mark_mask,
-		};
-	/* Replies and sockets bound to an uplink's address leave by it. */
-	for (__u32 i = 0; i < n; i++)
-		p->rules[p->nrules++] = (struct rule_spec){
-			.prio = prio + 2, .table = state->uplinks[i].table,
-			.src = state->uplinks[i].addr,
-		};
-	/* last-resort=unreachable: sockets given this mark while every
-	 * uplink is down fail at once instead of leaving by main. */
-	if (state->last_resort == MLB_LAST_RESORT_UNREACHABLE) {
-		p->routes[p->nroutes++] = (struct route_spec){
-			.table = state->unreachable_table,
-			.scope = RT_SCOPE_UNIVERSE, .unreachable = true,
-		};
-		p->rules[p->nrules++] = (struct rule_spec){
-			.prio = prio + 1, .table = state->unreachable_table,
-			.has_mark = true, .mark = state->unreachable_mark,
-			.mask = state->mark_mask,
-		};
-	}
+	for (unsigned f = 0; f < NFAMILIES; f++)
+		plan_family(state, families[f], p);
 	return 0;
 }
 
 static void describe_route(const struct route_spec *s, char *buf, size_t len)
 {
-	char a[INET_ADDRSTRLEN], dev[IF_NAMESIZE];
+	char a[INET6_ADDRSTRLEN], dev[IF_NAMESIZE];
 
 	if (!if_indextoname((unsigned)s->ifindex, dev))
 		snprintf(dev, sizeof(dev), "#%d", s->ifindex);
 	if (s->unreachable)
-		snprintf(buf, len, "unreachable default route to table %u",
-			 s->table);
-	else if (s->dst_len == 0 && s->gateway)
+		snprintf(buf, len, "unreachable %sdefault route to table %u",
+			 family_word(s->family), s->table);
+	else if (s->dst_len == 0 && !mlb_addr_is_none(s->gateway))
 		snprintf(buf, len, "default route via %s to table %u",
-			 ip4(s->gateway, a), s->table);
+			 addr_str(s->family, s->gateway, a), s->table);
 	else if (s->dst_len == 0)
 		snprintf(buf, len, "default route dev %s to table %u", dev,
 			 s->table);
 	else
 		snprintf(buf, len, "route %s/%u dev %s to table %u",
-			 ip4(s->dst, a), s->dst_len, dev, s->table);
+			 addr_str(s->family, s->dst, a), s->dst_len, dev,
+			 s->table);
 }
 
 static void describe_rule(const struct rule_spec *s, char *buf, size_t len)
 {
-	char a[INET_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN];
+	const char *fam = family_word(s->family);
 
 	if (s->suppress_default)
-		snprintf(buf, len, "rule %u (lookup main "
-			 "suppress_prefixlength 0)", s->prio);
+		snprintf(buf, len, "%srule %u (lookup main "
+			 "suppress_prefixlength 0)", fam, s->prio);
 	else if (s->has_mark)
-		snprintf(buf, len, "rule %u (fwmark 0x%x/0x%x lookup %u)",
-			 s->prio, s->mark, s->mask, s->table);
+		snprintf(buf, len, "%srule %u (fwmark 0x%x/0x%x lookup %u)",
+			 fam, s->prio, s->mark, s->mask, s->table);
 	else
 		snprintf(buf, len, "rule %u (from %s lookup %u)", s->prio,
-			 ip4(s->src, a), s->table);
+			 addr_str(s->family, s->src, a), s->table);
 }
 
 /* ---- adding and deleting one object ---------------------------------- */
 
 static struct rtnl_route *route_object(const struct route_spec *s)
 {
+	unsigned host = addr_bits(s->family);
 	struct rtnl_route *r = rtnl_route_alloc();
 	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
-	struct nl_addr *dst = addr4(s->dst, s->dst_len);
-	struct nl_addr *src = addr4(s->src, 32);
-	struct nl_addr *gw = s->gateway ? addr4(s->gateway, 32) : NULL;
-	bool ok = r && nh && dst && src && (gw || !s->gateway);
+	struct nl_addr *dst = nl_addr_of(s->family, s->dst, s->dst_len);
+	struct nl_addr *src = nl_addr_of(s->family, s->src, host);
+	bool has_gw = !mlb_addr_is_none(s->gateway);
+	struct nl_addr *gw = has_gw ? nl_addr_of(s->family, s->gateway, host) :
+				      NULL;
+	bool ok = r && nh && dst && src && (gw || !has_gw);
 
 	if (ok) {
-		rtnl_route_set_family(r, AF_INET);
+		rtnl_route_set_family(r, (uint8_t)s->family);
 		rtnl_route_set_table(r, s->table);
 		rtnl_route_set_protocol(r, MLB_RTPROT);
 		rtnl_route_set_type(r, s->unreachable ? RTN_UNREACHABLE :
@@ -595,7 +769,7 @@ static struct rtnl_rule *rule_object(const struct rule_spec *s)
 
 	if (!r)
 		return NULL;
-	rtnl_rule_set_family(r, AF_INET);
+	rtnl_rule_set_family(r, s->family);
 	rtnl_rule_set_prio(r, s->prio);
 	rtnl_rule_set_table(r, s->table);
 	rtnl_rule_set_action(r, FR_ACT_TO_TBL);
@@ -604,8 +778,8 @@ static struct rtnl_rule *rule_object(const struct rule_spec *s)
 		rtnl_rule_set_mark(r, s->mark);
 		rtnl_rule_set_mask(r, s->mask);
 	}
-	if (s->src) {
-		src = addr4(s->src, 32);
+	if (!mlb_addr_is_none(s->src)) {
+		src = nl_addr_of(s->family, s->src, addr_bits(s->family));
 		if (!src || rtnl_rule_set_src(r, src)) {
 			nl_addr_put(src);
 			rtnl_rule_put(r);
@@ -788,16 +962,65 @@ int route_remove(const struct mlb_state *state, struct mlb_err *err)
 
 /* ---- route_update_uplink ----------------------------------------------- */
 
-/* The plan of one uplink alone: its routes and its from-rule. */
+/* The plan of one uplink alone: its routes and from-rules, each family it
+ * has an address of. */
 static void uplink_plan(const struct mlb_state *state, unsigned i,
 			struct plan *p)
 {
 	p->nroutes = p->nrules = 0;
-	plan_uplink_routes(p, &state->uplinks[i]);
-	p->rules[p->nrules++] = (struct rule_spec){
-		.prio = state->priority + 2, .table = state->uplinks[i].table,
-		.src = state->uplinks[i].addr,
-	};
+	for (unsigned f = 0; f < NFAMILIES; f++) {
+		struct uplink_side side;
+
+		if (!uplink_side(&state->uplinks[i], families[f], &side))
+			continue;
+		plan_uplink_routes(p, &side);
+		plan_from_rule(p, state->priority + 2, &side);
+	}
+}
+
+static bool same_route(const struct route_spec *a, const struct route_spec *b)
+{
+	return a->family == b->family && a->table == b->table &&
+	       !memcmp(a->dst, b->dst, sizeof(a->dst)) &&
+	       a->dst_len == b->dst_len &&
+	       !memcmp(a->gateway, b->gateway, sizeof(a->gateway)) &&
+	       !memcmp(a->src, b->src, sizeof(a->src)) &&
+	       a->ifindex == b->ifindex && a->scope == b->scope &&
+	       a->unreachable == b->unreachable;
+}
+
+static bool same_rule(const struct rule_spec *a, const struct rule_spec *b)
+{
+	return a->family == b->family && a->prio == b->prio &&
+	       a->table == b->table &&
+	       a->suppress_default == b->suppress_default &&
+	       a->has_mark == b->has_mark && a->mark == b->mark &&
+	       a->mask == b->mask && !memcmp(a->src, b->src, sizeof(a->src));
+}
+
+/* Delete, in reverse order, what before has and after has not: objects
+ * that stay are left alone, so a change of one family does not touch
+ * the other's. */
+static void delete_stale(struct nlconn *c, const struct plan *before,
+			 const struct plan *after)
+{
+	for (unsigned r = before->nrules; r-- > 0;) {
+		bool stays = false;
+
+		for (unsigned k = 0; k < after->nrules && !stays; k++)
+			stays = same_rule(&before->rules[r], &after->rules[k]);
+		if (!stays)
+			rule_request(c, &before->rules[r], false);
+	}
+	for (unsigned r = before->nroutes; r-- > 0;) {
+		bool stays = false;
+
+		for (unsigned k = 0; k < after->nroutes && !stays; k++)
+			stays = same_route(&before->routes[r],
+					   &after->routes[k]);
+		if (!stays)
+			route_request(c, &before->routes[r], false);
+	}
 }
 
 int route_update_uplink(const struct mlb_state *old,
@@ -815,11 +1038,12 @@ int route_update_uplink(const struct mlb_state *old,
 		return -1;
 	uplink_plan(old, i, &before);
 	uplink_plan(new, i, &after);
-	/* The table's routes cannot be made before they are broken: the new
-	 * default route has the old one's key.  The gap is one uplink's
-	 * table for a few netlink round trips. */
-	delete_rules(&c, &before, before.nrules, NULL);
-	delete_routes(&c, &before, before.nroutes, NULL);
+	/* A changed route cannot be made before the old one is gone: the
+	 * new default route has the old one's key.  The gap is one uplink's
+	 * table for a few netlink round trips.  Everything of after is
+	 * added, what stayed too, in case the kernel dropped it meanwhile
+	 * (it drops IPv4 routes whose source address was removed). */
+	delete_stale(&c, &before, &after);
 	for (unsigned r = 0; r < after.nroutes && !ret; r++)
 		if (route_request(&c, &after.routes[r], true) &&
 		    c.kerr != EEXIST) {

@@ -57,9 +57,48 @@ static const char *health_word(__u32 state)
 	}
 }
 
-static const char *ipv4(uint32_t addr, char *buf)
+/* The uplink's address of a family, "" if it has none (buf holds
+ * INET6_ADDRSTRLEN). */
+static const char *address(const struct mlb_state_uplink *u, int family,
+			   char *buf)
 {
-	return inet_ntop(AF_INET, &addr, buf, INET_ADDRSTRLEN);
+	if (family == AF_INET6)
+		return mlb_addr_is_none(u->addr6) ? "" :
+			inet_ntop(AF_INET6, u->addr6, buf, INET6_ADDRSTRLEN);
+	return u->addr ? inet_ntop(AF_INET, &u->addr, buf, INET6_ADDRSTRLEN) :
+			 "";
+}
+
+/* Its gateway of a family, "" if it has none.  An IPv4 gateway of
+ * 0.0.0.0 (a point-to-point default) is shown as such. */
+static const char *gateway(const struct mlb_state_uplink *u, int family,
+			   char *buf)
+{
+	if (family == AF_INET6)
+		return mlb_addr_is_none(u->gateway6) ? "" :
+			inet_ntop(AF_INET6, u->gateway6, buf,
+				  INET6_ADDRSTRLEN);
+	return u->addr ? inet_ntop(AF_INET, &u->gateway, buf,
+				   INET6_ADDRSTRLEN) : "";
+}
+
+/* "ADDR/LEN" of the uplink's address of a family, "-" if none. */
+static const char *cidr(const struct mlb_state_uplink *u, int family,
+			char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (!*address(u, family, addr))
+		return "-";
+	snprintf(buf, len, "%s/%u", addr,
+		 family == AF_INET6 ? u->prefixlen6 : u->prefixlen);
+	return buf;
+}
+
+/* An empty string shown as "-" in the text view. */
+static const char *dash(const char *s)
+{
+	return *s ? s : "-";
 }
 
 /* "ADDR/LEN" of a destination rule, either family. */
@@ -77,7 +116,7 @@ static const char *dest_prefix(const struct mlb_state_dest *r, char *buf,
 static void print_text(const struct view *v)
 {
 	const struct mlb_state *s = &v->state;
-	char when[64], gw[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN], cidr[32];
+	char when[64], gw[INET6_ADDRSTRLEN], net[INET6_ADDRSTRLEN + 8];
 	time_t t = (time_t)s->attached_at;
 	unsigned weight_sum = 0;
 
@@ -100,7 +139,7 @@ static void print_text(const struct view *v)
 	printf("  rules       priority %u-%u, mark mask 0x%x\n", s->priority,
 	       s->priority + 2, s->mark_mask);
 	if (s->masquerade)
-		printf("  masquerade  nftables table ip %s\n", s->nft_table);
+		printf("  masquerade  nftables table inet %s\n", s->nft_table);
 	else
 		printf("  masquerade  off\n");
 	printf("  records     %s\n", s->record_sockets ?
@@ -133,29 +172,36 @@ static void print_text(const struct view *v)
 		char mark[16];
 
 		snprintf(mark, sizeof(mark), "0x%x", u->mark);
-		snprintf(cidr, sizeof(cidr), "%s/%u", ipv4(u->addr, addr),
-			 u->prefixlen);
 		printf("  %-15s %-10s %-6u %-7u %-15s %-18s %" PRIu64,
 		       u->ifname, mark, u->table, u->weight,
-		       ipv4(u->gateway, gw), cidr, v->counts[i]);
+		       dash(gateway(u, AF_INET, gw)),
+		       cidr(u, AF_INET, net, sizeof(net)), v->counts[i]);
 		if (v->total)
 			printf(" (%.1f%%, weight %.1f%%)",
 			       100.0 * (double)v->counts[i] / (double)v->total,
 			       100.0 * u->weight / weight_sum);
 		printf("\n");
+		/* IPv6 under the IPv4 gateway and address. */
+		if (!mlb_addr_is_none(u->addr6))
+			printf("  %-41s %-15s %s\n", "",
+			       dash(gateway(u, AF_INET6, gw)),
+			       cidr(u, AF_INET6, net, sizeof(net)));
 	}
 	printf("  total sockets %" PRIu64 "\n", v->total);
 	printf("  %-15s %-8s %-21s %-26s %s\n", "UPLINK", "HEALTH", "SINCE",
 	       "REASON", "LAST PROBE");
 	for (unsigned i = 0; i < s->nuplinks; i++) {
 		const struct mlb_health *h = &v->health[i];
+		const struct mlb_state_uplink *u = &s->uplinks[i];
 		char since[32] = "-", probe[48] = "none yet (watch running?)";
 		time_t when = (time_t)h->since;
 
 		if (h->since)
 			strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S",
 				 gmtime(&when));
-		if (h->last_probe && h->last_ok)
+		if (h->last_probe && mlb_uplink_judged_by_link(u))
+			snprintf(probe, sizeof(probe), "none: judged by its link");
+		else if (h->last_probe && h->last_ok)
 			snprintf(probe, sizeof(probe), "answered, %.1f ms",
 				 h->rtt_us / 1000.0);
 		else if (h->last_probe)
@@ -170,7 +216,7 @@ static void print_text(const struct view *v)
 static void print_json(struct json *j, const struct view *v)
 {
 	const struct mlb_state *s = &v->state;
-	char buf[INET_ADDRSTRLEN];
+	char buf[INET6_ADDRSTRLEN];
 
 	json_object_begin(j);
 	json_kv_string(j, "cgroup", s->cgroup_path);
@@ -224,9 +270,12 @@ static void print_json(struct json *j, const struct view *v)
 		json_kv_uint(j, "mark", u->mark);
 		json_kv_uint(j, "table", u->table);
 		json_kv_uint(j, "weight", u->weight);
-		json_kv_string(j, "gateway", ipv4(u->gateway, buf));
-		json_kv_string(j, "address", ipv4(u->addr, buf));
+		json_kv_string(j, "gateway", gateway(u, AF_INET, buf));
+		json_kv_string(j, "address", address(u, AF_INET, buf));
 		json_kv_uint(j, "prefixlen", u->prefixlen);
+		json_kv_string(j, "gateway6", gateway(u, AF_INET6, buf));
+		json_kv_string(j, "address6", address(u, AF_INET6, buf));
+		json_kv_uint(j, "prefixlen6", u->prefixlen6);
 		json_kv_uint(j, "sockets", v->counts[i]);
 		json_key(j, "health");
 		json_object_begin(j);

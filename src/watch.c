@@ -121,7 +121,8 @@ static int open_events(void)
 	struct sockaddr_nl sa = {
 		.nl_family = AF_NETLINK,
 		.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR |
-			     RTMGRP_IPV4_ROUTE,
+			     RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR |
+			     RTMGRP_IPV6_ROUTE,
 	};
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			NETLINK_ROUTE);
@@ -197,25 +198,49 @@ static void apply_weights(struct attachment_watch *a)
 
 /* ---- link checks (events, and at every probe) -------------------------- */
 
+/* The uplink's new addresses and gateways, in next: each family it
+ * carries follows the link while the link has an address of it (a
+ * family is never added or dropped here; losing the IPv4 address takes
+ * the uplink down, see check_links). */
+static void follow_link(struct mlb_state_uplink *n,
+			const struct mlb_link_info *link)
+{
+	n->ifindex = (__u32)link->ifindex;
+	if (n->addr && link->has_addr4) {
+		n->addr = link->addr.s_addr;
+		n->prefixlen = link->prefixlen;
+		if (!n->gateway_given && link->has_gateway)
+			n->gateway = link->gateway.s_addr;
+	}
+	if (!mlb_addr_is_none(n->addr6) && link->has_addr6) {
+		memcpy(n->addr6, &link->addr6, sizeof(n->addr6));
+		n->prefixlen6 = link->prefixlen6;
+		if (!n->gateway6_given && link->has_gateway6)
+			memcpy(n->gateway6, &link->gateway6,
+			       sizeof(n->gateway6));
+	}
+}
+
 /* The uplink's gateway or address changed (DHCP): move its table and
- * rule, and record the new values. */
+ * rules, and record the new values. */
 static void follow_change(struct attachment_watch *a, unsigned i,
 			  const struct mlb_link_info *link)
 {
 	struct mlb_state_uplink *u = &a->state.uplinks[i];
 	struct mlb_state next = a->state;
 	struct mlb_state_uplink *n = &next.uplinks[i];
-	char gw[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
+	char gw[INET6_ADDRSTRLEN], addr[INET6_ADDRSTRLEN];
 	struct mlb_err err;
+	bool moved4, moved6;
 
-	if (!u->gateway_given && link->has_gateway)
-		n->gateway = link->gateway.s_addr;
-	n->addr = link->addr.s_addr;
-	n->prefixlen = link->prefixlen;
-	n->ifindex = (__u32)link->ifindex;
-	if (n->gateway == u->gateway && n->addr == u->addr &&
-	    n->prefixlen == u->prefixlen && n->ifindex == u->ifindex)
+	follow_link(n, link);
+	if (!memcmp(n, u, sizeof(*n)))
 		return;
+	moved4 = n->addr != u->addr || n->prefixlen != u->prefixlen ||
+		 n->gateway != u->gateway;
+	moved6 = memcmp(n->addr6, u->addr6, sizeof(n->addr6)) ||
+		 n->prefixlen6 != u->prefixlen6 ||
+		 memcmp(n->gateway6, u->gateway6, sizeof(n->gateway6));
 	if (route_update_uplink(&a->state, &next, i, &err)) {
 		log_line("cgroup %s uplink %s: %s", a->state.cgroup_path,
 			 u->ifname, err.msg);
@@ -224,9 +249,33 @@ static void follow_change(struct attachment_watch *a, unsigned i,
 	a->state = next;
 	if (loader_write_state(&a->pins, &a->state, &err))
 		log_line("%s", err.msg);
-	log_line("cgroup %s uplink %s: now %s/%u via %s", a->state.cgroup_path,
-		 u->ifname, inet_ntop(AF_INET, &n->addr, addr, sizeof(addr)),
-		 n->prefixlen, inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw)));
+	if (moved4)
+		log_line("cgroup %s uplink %s: now %s/%u via %s",
+			 a->state.cgroup_path, u->ifname,
+			 inet_ntop(AF_INET, &n->addr, addr, sizeof(addr)),
+			 n->prefixlen,
+			 inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw)));
+	if (moved6)
+		log_line("cgroup %s uplink %s: now %s/%u via %s",
+			 a->state.cgroup_path, u->ifname,
+			 inet_ntop(AF_INET6, n->addr6, addr, sizeof(addr)),
+			 n->prefixlen6, mlb_addr_is_none(n->gateway6) ? "none" :
+			 inet_ntop(AF_INET6, n->gateway6, gw, sizeof(gw)));
+}
+
+/* Why the uplink cannot carry traffic now, or NULL.  One that carries
+ * IPv4 needs its IPv4 address, one that carries only IPv6 its IPv6
+ * address. */
+static const char *link_problem(const struct mlb_state_uplink *u,
+				const struct mlb_link_info *link)
+{
+	if (!link->admin_up)
+		return "admin down";
+	if (!link->carrier)
+		return "carrier lost";
+	if (u->addr ? !link->has_addr4 : !link->has_addr6)
+		return "address removed";
+	return NULL;
 }
 
 /* Returns true if some uplink went down. */
@@ -236,16 +285,14 @@ static bool check_links(struct attachment_watch *a)
 
 	for (unsigned i = 0; i < a->state.nuplinks; i++) {
 		struct mlb_link_info link;
-		const char *why = NULL;
+		const char *why;
 		struct mlb_err err;
 
 		if (route_lookup_link(uplink_name(a, i), &link, &err))
 			why = strstr(err.msg, "no IPv4") ? "address removed" :
 							   "interface gone";
-		else if (!link.admin_up)
-			why = "admin down";
-		else if (!link.carrier)
-			why = "carrier lost";
+		else
+			why = link_problem(&a->state.uplinks[i], &link);
 		a->up[i].link_ok = !why;
 		if (why) {
 			if (a->up[i].health.state != MLB_HEALTH_DOWN) {
@@ -282,6 +329,13 @@ static bool start_round(struct attachment_watch *a, unsigned i, uint64_t now)
 		setting(u->interval_ms, defaults->interval_ms);
 	w->round_ok = false;
 	w->in_flight = 0;
+	/* Nothing to probe (state.h): the round is decided at once,
+	 * answered while the link is fine. */
+	if (mlb_uplink_judged_by_link(u)) {
+		w->round_ok = w->link_ok;
+		w->round_rtt_us = 0;
+		return false;
+	}
 	for (unsigned p = 0; p < n; p++) {
 		struct in_addr target = {
 			.s_addr = u->nprobes ? u->probes[p] : u->gateway,

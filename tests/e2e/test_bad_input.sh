@@ -19,13 +19,17 @@ cleanup() {
 trap cleanup EXIT
 
 bed_create
-# An interface with no address, and one with an address but no default
-# route (so no gateway can be found).
+# An interface with no address (but its link-local IPv6 one), one with
+# an IPv4 address but no default route (so no gateway can be found), and
+# one with only an IPv6 address and no default route.
 in_cli ip link add noaddr0 type veth peer name noaddr1
 in_cli ip link set noaddr0 up
 in_cli ip link add nogw0 type veth peer name nogw1
 in_cli ip link set nogw0 up
 in_cli ip addr add 10.9.0.2/24 dev nogw0
+in_cli ip link add v6only0 type veth peer name v6only1
+in_cli ip link set v6only0 up
+in_cli ip addr add 2001:db8:9::2/64 dev v6only0 nodad
 # The first attach mounts bpffs if needed; do it now so that the
 # snapshots compare like with like.
 "$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1 >/dev/null
@@ -56,10 +60,20 @@ A=("$MLB" attach --netns "$CLI" --cgroup "$CG")
 
 refused 1 'interface "eth9" does not exist' "unknown interface" -- \
 	"${A[@]}" --uplink up0 --uplink eth9
-refused 1 'interface "noaddr0" has no IPv4 address' "interface without IPv4" -- \
+refused 1 'interface "noaddr0" has no IPv4 or global IPv6 address' "interface without an address" -- \
 	"${A[@]}" --uplink up0 --uplink noaddr0
-refused 1 'nogw0.*gateway=' "missing gateway" -- \
+refused 1 'nogw0.*give gateway=ADDR or gateway6=ADDR6' "missing gateway" -- \
 	"${A[@]}" --uplink up0 --uplink nogw0
+refused 1 'v6only0.*give gateway=ADDR or gateway6=ADDR6' "missing IPv6 gateway" -- \
+	"${A[@]}" --uplink up0 --uplink v6only0
+refused 1 'nogw0": gateway6= is given but the interface has no global IPv6 address' \
+	"gateway6= on an interface without IPv6" -- \
+	"${A[@]}" --uplink up0 --uplink nogw0,gateway6=2001:db8:9::1
+refused 1 'v6only0": gateway= is given but the interface has no IPv4 address' \
+	"gateway= on an interface without IPv4" -- \
+	"${A[@]}" --uplink up0 --uplink v6only0,gateway=10.9.0.1
+refused 2 'gateway6 "fe80::zz" is not an IPv6 address' "bad gateway6" -- \
+	"${A[@]}" --uplink up0 --uplink up1,gateway6=fe80::zz
 for w in 0 -1 abc 1001 3x ""; do
 	refused 2 "weight must be an integer from 1 to 1000" "weight \"$w\"" -- \
 		"${A[@]}" --uplink up0 --uplink "up1,weight=$w"
@@ -90,6 +104,16 @@ bed_snapshot > "$WORK/before"
 refused 1 'table 7101' "table already in use" -- \
 	"${A[@]}" --uplink up0 --uplink up1
 in_cli ip route del 10.77.0.0/16 dev up0 table 7101
+in_cli ip -6 route add 2001:db8:77::/48 dev up0 table 7101
+bed_snapshot > "$WORK/before"
+refused 1 'table 7101 is already in use \(it has IPv6 routes\)' "table in use by IPv6 routes" -- \
+	"${A[@]}" --uplink up0 --uplink up1
+in_cli ip -6 route del 2001:db8:77::/48 dev up0 table 7101
+in_cli ip -6 rule add from 2001:db8:77::/48 lookup 7100 priority 500
+bed_snapshot > "$WORK/before"
+refused 1 'table 7100 is already in use \(IPv6 rule 500 looks it up\)' "table in use by an IPv6 rule" -- \
+	"${A[@]}" --uplink up0 --uplink up1
+in_cli ip -6 rule del from 2001:db8:77::/48 lookup 7100 priority 500
 bed_snapshot > "$WORK/before"
 
 refused 1 'No such file or directory' "missing cgroup" -- \
@@ -133,6 +157,13 @@ in_cli ip link set nogw0 down
 bed_snapshot > "$WORK/before"
 refused 1 '^mlb-bpf: routing: .*nogw0.*Network is down' "uplink down: routing rolled back" -- \
 	"${A[@]}" --uplink up0 --uplink nogw0,gateway=10.9.0.1
+# An IPv6-only uplink that is down fails after both families' routes of
+# up0 were added (IPv4 first), and the addresses stay while it is down.
+in_cli ip link set v6only0 down
+bed_snapshot > "$WORK/before"
+refused 1 '^mlb-bpf: routing: adding route 2001:db8:9::/64 dev v6only0 to table 7101: Network is down' \
+	"IPv6 uplink down: both families rolled back" -- \
+	"${A[@]}" --uplink up0 --uplink v6only0,gateway6=fe80::1
 if [ ! -e /sys/fs/bpf/mlb ]; then
 	# A pinned object where the pin directory should be makes the BPF
 	# step fail after routing and NAT were set up.

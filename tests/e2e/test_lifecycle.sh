@@ -42,7 +42,7 @@ check_eq "table 7101 routes via up1" \
 198.51.100.0/24 dev up1 proto 77 scope link src 198.51.100.2 " \
 	"$(ip -n "$CLI" route show table 7101)"
 check "nftables table masquerades on both uplinks" sh -c \
-	"ip netns exec '$CLI' nft list table ip mlb_bpf_$CGID | grep -c masquerade | grep -qx 2"
+	"ip netns exec '$CLI' nft list table inet mlb_bpf_$CGID | grep -c masquerade | grep -qx 2"
 check_eq "a marked socket routes by its uplink" "up1" \
 	"$(ip -n "$CLI" -j route get 203.0.113.10 mark 0x11 | jq -r '.[0].dev')"
 check_eq "one program on the cgroup" 1 \
@@ -57,7 +57,7 @@ check_eq "still one program on the cgroup" 1 \
 check_eq "no duplicate rules after re-attach" "$(cat "$WORK/rules")" \
 	"$(ip -n "$CLI" rule show)"
 check "the old nftables table is gone" sh -c \
-	"! ip netns exec '$CLI' nft list table ip mlb_bpf_$CGID >/dev/null 2>&1"
+	"! ip netns exec '$CLI' nft list table inet mlb_bpf_$CGID >/dev/null 2>&1"
 check_eq "status shows the new weights" "2 1" \
 	"$("$MLB" status --cgroup "$CG" --json | jq -r '[.attachments[0].uplinks[].weight] | join(" ")')"
 

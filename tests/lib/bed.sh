@@ -2,14 +2,21 @@
 # end-to-end tests, the demo and the benchmark.
 #
 #   client ns  up0 192.0.2.2/24      ---veth---  gw0 192.0.2.1/24     internet ns
+#                  2001:db8:0:1::2/64                2001:db8:0:1::1/64
 #              up1 198.51.100.2/24   ---veth---  gw1 198.51.100.1/24  (gateways,
+#                  2001:db8:0:2::2/64                2001:db8:0:2::1/64
 #                                                     198.51.100.50/24 LAN host,
-#                                                203.0.113.10/32 server on lo)
+#                                                203.0.113.10/32 and
+#                                                2001:db8:ff::10/128 server on lo)
 #
-# The client's main table has a default route via each uplink (metric 100
-# via up0, 200 via up1), so up0 carries everything until mlb-bpf balances.
-# The bed also makes a child cgroup for the balanced processes.  Every
-# name carries the bed's id; bed_destroy removes all of it.
+# The client's main table has a default route of each family via each
+# uplink (metric 100 via up0, 200 via up1), so up0 carries everything until
+# mlb-bpf balances.  Uplinks past the second (bed_create 3) have IPv4 only.
+# IPv6 addresses skip duplicate address detection (nodad, accept_dad=0 in
+# the bed's namespaces), so they are usable at once, and survive a link
+# going down (keep_addr_on_down), as IPv4 ones do.  The bed also makes a
+# child cgroup for the balanced processes.  Every name carries the bed's
+# id; bed_destroy removes all of it.
 
 SERVER=203.0.113.10
 LAN_HOST=198.51.100.50
@@ -17,6 +24,11 @@ UP0_ADDR=192.0.2.2
 UP1_ADDR=198.51.100.2
 GW0=192.0.2.1
 GW1=198.51.100.1
+SERVER6=2001:db8:ff::10
+UP0_ADDR6=2001:db8:0:1::2
+UP1_ADDR6=2001:db8:0:2::2
+GW0_6=2001:db8:0:1::1
+GW1_6=2001:db8:0:2::1
 
 bed_cgroup_mount() {
 	awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
@@ -30,8 +42,15 @@ bed_create() {
 	INET=$BED_ID-inet
 	ip netns add "$CLI"
 	ip netns add "$INET"
-	ip -n "$CLI" link set lo up
-	ip -n "$INET" link set lo up
+	for ns in "$CLI" "$INET"; do
+		ip -n "$ns" link set lo up
+		# before the links exist, so that they inherit it
+		nsenter --net="/run/netns/$ns" sysctl -qw \
+			net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0 \
+			net.ipv6.conf.all.keep_addr_on_down=1 \
+			net.ipv6.conf.default.keep_addr_on_down=1
+	done
 	for ((i = 0; i < n; i++)); do
 		ip link add "up$i" netns "$CLI" type veth peer name "gw$i" \
 			netns "$INET"
@@ -47,9 +66,16 @@ bed_create() {
 		ip -n "$CLI" addr add "10.$((100 + i)).0.2/24" dev "up$i"
 		ip -n "$INET" addr add "10.$((100 + i)).0.1/24" dev "gw$i"
 	done
+	ip -n "$CLI" addr add "$UP0_ADDR6/64" dev up0 nodad
+	ip -n "$INET" addr add "$GW0_6/64" dev gw0 nodad
+	ip -n "$CLI" addr add "$UP1_ADDR6/64" dev up1 nodad
+	ip -n "$INET" addr add "$GW1_6/64" dev gw1 nodad
 	ip -n "$INET" addr add "$SERVER/32" dev lo
+	ip -n "$INET" addr add "$SERVER6/128" dev lo
 	ip -n "$CLI" route add default via "$GW0" dev up0 metric 100
 	ip -n "$CLI" route add default via "$GW1" dev up1 metric 200
+	ip -n "$CLI" -6 route add default via "$GW0_6" dev up0 metric 100
+	ip -n "$CLI" -6 route add default via "$GW1_6" dev up1 metric 200
 	for ((i = 2; i < n; i++)); do
 		ip -n "$CLI" route add default via "10.$((100 + i)).0.1" \
 			dev "up$i" metric $((100 * (i + 1)))
@@ -159,13 +185,16 @@ bed_server_stop() {
 	return 0
 }
 
-# Everything a detach must restore, in one text.  (IPv6 routes are left
-# out: link-local ones come and go with duplicate address detection as
-# links flap, and mlb-bpf does not touch IPv6; its rules are compared.)
+# Everything a detach must restore, in one text.  IPv6 routes the kernel
+# keeps by itself are left out (link-local fe80::/64 and the local table's
+# local, multicast and anycast routes come and go as links flap); mlb-bpf
+# never adds any of those, so every route of its own is still compared.
 bed_snapshot() {
 	ip -n "$CLI" rule show
 	ip -n "$CLI" -6 rule show
 	ip -n "$CLI" -4 route show table all
+	ip -n "$CLI" -6 route show table all |
+		grep -vE '^(local|multicast|anycast) |^fe80::/64 .*proto kernel'
 	ip netns exec "$CLI" nft list ruleset
 	bpftool cgroup show "$CG"
 	ls -la /sys/fs/bpf/mlb 2>/dev/null | awk '{print $NF}'
