@@ -33,7 +33,23 @@
  *   sticky = SECONDS|off          ; overrides [global]'s
  *   record-sockets = yes|no
  *
- * Errors are one line, "FILE:LINE: what is wrong".
+ * Sections come in any order (a policy may name an uplink defined further
+ * down); each [uplink] and [policy] once, the path compared without its
+ * trailing '/'.  Lists are separated by commas or blanks; bypass and pin
+ * may be given again and add up, every other key is given once.  Booleans
+ * are yes/no, true/false, on/off or 1/0; sticky is 1 to 86400 seconds.
+ * Zero policies is valid: nothing is balanced.
+ *
+ * Lines are read as inih's default build (Debian's) reads them: a line
+ * whose first non-blank character is '#' or ';' is a comment; after a
+ * value or a header, ';' with a blank before it starts a comment, but
+ * '#' does not (it is refused there).  An indented line continues the
+ * list above it (bypass, pin, probe, uplinks), even after blank and
+ * comment lines, so keys are not indented.  "key: value" is read as
+ * "key = value".  A line holds at most 198 characters (inih's 200-byte
+ * buffer with the end of line); a longer one is refused, never cut.
+ *
+ * Errors are one line, "FILE:LINE: what is wrong"; the first one wins.
  */
 #ifndef MLB_CONFIG_H
 #define MLB_CONFIG_H

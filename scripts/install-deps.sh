@@ -4,8 +4,9 @@
 set -eu
 
 PACKAGES="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev
-bpftool libnl-3-dev libnl-route-3-dev libnftables-dev libcmocka-dev
-iproute2 nftables iptables iperf3 gnuplot-nox jq util-linux procps"
+bpftool libnl-3-dev libnl-route-3-dev libnftables-dev libinih-dev
+libcmocka-dev libclang-rt-14-dev iproute2 nftables iptables iperf3
+gnuplot-nox jq util-linux procps"
 
 missing=""
 for p in $PACKAGES; do

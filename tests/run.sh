@@ -37,6 +37,8 @@ run_one() {
 for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] && run_one "$(basename "$t")" "$t"
 done
+# A bounded fuzz run of the configuration parser (FUZZ_SECONDS, default 30).
+run_one fuzz_config tests/fuzz/run.sh "$BUILD"
 for t in tests/e2e/test_*.sh; do
 	[ -f "$t" ] && run_one "$(basename "$t")" bash "$t"
 done

@@ -1,7 +1,8 @@
 # tests.mk - test binaries, included by the top-level Makefile.
 #
 # Unit and BPF tests are cmocka programs; the unit tests and a second copy
-# of mlb-bpf are built with AddressSanitizer and UBSan.
+# of mlb-bpf are built with AddressSanitizer and UBSan; the configuration
+# parser also has a fuzzer (below).
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	     -fno-sanitize-recover=all
@@ -11,9 +12,14 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BPF_TEST_SRCS := $(wildcard tests/bpf/test_*.c)
 BPF_TEST_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPF_TEST_SRCS))
 TOOLS := $(BUILD)/crr
+# `make fuzz` runs the fuzzer for FUZZ_SECONDS; `make test` runs it too.
+FUZZ_SRCS := tests/fuzz/fuzz_config.c src/config.c src/options.c src/error.c
+FUZZ_BIN := $(BUILD)/fuzz/fuzz_config
+FUZZ_SECONDS ?= 30
+export FUZZ_SECONDS
 
 .PHONY: test-build
-test-build: $(UNIT_BINS) $(BPF_TEST_BINS) $(BUILD)/asan/mlb-bpf $(TOOLS)
+test-build: $(UNIT_BINS) $(BPF_TEST_BINS) $(BUILD)/asan/mlb-bpf $(TOOLS) $(FUZZ_BIN)
 
 $(BUILD)/asan:
 	$(Q)mkdir -p $@
@@ -40,3 +46,19 @@ $(BUILD)/crr: bench/crr.c | $(BUILD)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -pthread $< -o $@
 
 -include $(wildcard $(BUILD)/asan/*.d)
+
+# The configuration parser's fuzzer: libFuzzer with ASan and UBSan, built
+# from the parser's own sources (no libbpf, libnl or libnftables).
+$(BUILD)/fuzz:
+	$(Q)mkdir -p $@
+
+$(FUZZ_BIN): $(FUZZ_SRCS) $(wildcard include/*.h) | $(BUILD)/fuzz
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) -g -O1 $(WARN) -std=gnu11 -Iinclude \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		$(FUZZ_SRCS) $(shell pkg-config --libs inih) -o $@
+
+.PHONY: fuzz
+fuzz: check-deps
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_BIN)
+	$(Q)tests/fuzz/run.sh $(BUILD)
