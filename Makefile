@@ -93,10 +93,13 @@ install: all
 	install -D -m 0644 $(BUILD)/mlb-bpf.8 $(DESTDIR)$(PREFIX)/share/man/man8/mlb-bpf.8
 	install -D -m 0644 systemd/mlb-bpf-watch.service \
 		$(DESTDIR)$(PREFIX)/lib/systemd/system/mlb-bpf-watch.service
+	install -D -m 0644 systemd/mlb-bpf.service \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/mlb-bpf.service
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/mlb-bpf $(DESTDIR)$(PREFIX)/share/man/man8/mlb-bpf.8 \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system/mlb-bpf-watch.service
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/mlb-bpf-watch.service \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/mlb-bpf.service
 
 clean:
 	rm -rf $(BUILD)

@@ -37,6 +37,18 @@ struct attach_request {
 #define ATTACHMENT_BAD_INPUT (-3)
 int attachment_attach(const struct attach_request *req, struct mlb_err *err);
 
+/* What attach would record for req, found without changing anything: the
+ * request checked, the cgroup resolved, each uplink's addresses and
+ * gateways looked up in the request's namespace (whose inode it records).
+ * Errors as attachment_attach's. */
+int attachment_prepare(const struct attach_request *req,
+		       struct mlb_state *state, struct mlb_err *err);
+
+/* The record of what is attached to cgroup_id: 1 with *state filled, 0 if
+ * nothing is, -1 on error. */
+int attachment_read(uint64_t cgroup_id, struct mlb_state *state,
+		    struct mlb_err *err);
+
 /* Remove the attachment of one cgroup (by path) or, with path NULL and
  * all set, every attachment.  Returns ATTACHMENT_NONE when there is
  * nothing to detach. */

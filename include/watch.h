@@ -21,11 +21,15 @@ struct watch_defaults {
 	unsigned timeout_ms;		/* 1000 */
 	unsigned down;			/* 3 */
 	unsigned up;			/* 3 */
+	/* --config FILE: applied at start and again on every SIGHUP
+	 * (NULL: SIGHUP only looks for new attachments). */
+	const char *config_path;
 };
 
 void watch_default_settings(struct watch_defaults *d);
 
-/* Run until SIGTERM or SIGINT.  Returns 0 then, -1 on a fatal error. */
+/* Run until SIGTERM or SIGINT.  Returns 0 then, -1 on a fatal error (a
+ * configuration file that cannot be applied at start is one). */
 int watch_run(const struct watch_defaults *defaults, struct mlb_err *err);
 
 #endif

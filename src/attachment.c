@@ -361,9 +361,8 @@ static int resolve_uplinks(const struct attach_request *req,
 	return 0;
 }
 
-/* The record of what is attached to cgroup_id now, if anything. */
-static int read_existing(uint64_t cgroup_id, struct mlb_state *old,
-			 struct mlb_err *err)
+int attachment_read(uint64_t cgroup_id, struct mlb_state *old,
+		    struct mlb_err *err)
 {
 	struct mlb_pins pins;
 	int ret;
@@ -434,6 +433,27 @@ static void restore(struct mlb_state *old, int cgroup_fd, struct mlb_err *err)
 			restore_err.msg);
 }
 
+int attachment_prepare(const struct attach_request *req,
+		       struct mlb_state *state, struct mlb_err *err)
+{
+	uint64_t id;
+	int ret;
+
+	if (validate_request(req, state, err))
+		return ATTACHMENT_BAD_INPUT;
+	if (netns_save_home(err) ||
+	    attachment_cgroup_id(req->cgroup, &id, state->cgroup_path,
+				 sizeof(state->cgroup_path), err))
+		return -1;
+	state->cgroup_id = id;
+	if (state->masquerade)
+		nat_table_name(id, state->nft_table, sizeof(state->nft_table));
+	ret = enter_request_netns(req, state, err) ||
+	      resolve_uplinks(req, state, err) ? -1 : 0;
+	netns_return_home(&(struct mlb_err){0});
+	return ret;
+}
+
 int attachment_attach(const struct attach_request *req, struct mlb_err *err)
 {
 	char mount[PATH_MAX];
@@ -462,7 +482,7 @@ int attachment_attach(const struct attach_request *req, struct mlb_err *err)
 
 	if (loader_ensure_bpffs(err))
 		goto out;
-	had_old = read_existing(id, &old, err);
+	had_old = attachment_read(id, &old, err);
 	if (had_old < 0)
 		goto out;
 	if (enter_request_netns(req, &state, err) ||

@@ -13,7 +13,9 @@
 
 #include <bpf/libbpf.h>
 
+#include "apply.h"
 #include "attachment.h"
+#include "config.h"
 #include "options.h"
 #include "preflight.h"
 #include "state.h"
@@ -36,6 +38,7 @@ static const char main_usage[] =
 "  attach   load the program, attach it to a cgroup, set up routing and NAT\n"
 "  detach   remove an attachment and everything it set up\n"
 "  status   show attachments, uplinks and sockets assigned to each\n"
+"  apply    make the attachments what a configuration file says\n"
 "  watch    keep new sockets off dead uplinks (health daemon)\n"
 "  help     show help for a command\n"
 "\n"
@@ -44,7 +47,8 @@ static const char main_usage[] =
 "  mlb-bpf attach --cgroup /sys/fs/cgroup/user.slice \\\n"
 "          --uplink eth0 --uplink eth1,weight=3,gateway=10.25.0.254\n"
 "  mlb-bpf status --json\n"
-"  mlb-bpf watch\n"
+"  mlb-bpf apply --check -c /etc/mlb-bpf/mlb-bpf.conf\n"
+"  mlb-bpf watch --config /etc/mlb-bpf/mlb-bpf.conf\n"
 "  mlb-bpf detach --cgroup /sys/fs/cgroup/user.slice\n"
 "\n"
 "Options:\n"
@@ -129,6 +133,27 @@ static const char status_usage[] =
 "  -c, --cgroup PATH   only this cgroup's attachment (exit 3 if none)\n"
 "  -j, --json          machine-readable output\n"
 "  -h, --help          show this help\n";
+
+static const char apply_usage[] =
+"Usage: mlb-bpf apply [-c FILE] [--check] [--verbose]\n"
+"\n"
+"Make the attachments of the file's network namespace what the\n"
+"configuration file says (default " MLB_CONFIG_DEFAULT_PATH "),\n"
+"changing only what differs: policies missing are attached, attachments\n"
+"not in the file are detached, and weights, destination rules, sticky and\n"
+"probe settings change in place, without re-attaching (existing sockets\n"
+"keep their uplinks).  A change to the uplinks, marks, tables or rule\n"
+"priorities re-attaches every policy.  Prints one line per policy.\n"
+"Every cgroup, interface and gateway is checked before anything changes.\n"
+"\n"
+"Options:\n"
+"  -c, --config FILE   the configuration file (see mlb-bpf(8), FILES)\n"
+"      --check         check the file and print what apply would change;\n"
+"                      change nothing\n"
+"  -v, --verbose       show libbpf's messages\n"
+"  -h, --help          show this help\n"
+"\n"
+"Exit status 2 when the file is invalid (the message gives FILE:LINE).\n";
 
 static void error_line(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
@@ -424,6 +449,62 @@ static int cmd_status(int argc, char **argv)
 	return finish(status_show(cgroup, json, &err), &err);
 }
 
+static int cmd_apply(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *path = MLB_CONFIG_DEFAULT_PATH;
+	struct mlb_config_file *cf;
+	struct mlb_err err = {};
+	bool check = false;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, ":c:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'k':
+			check = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			fputs(apply_usage, stdout);
+			return EXIT_SUCCESS;
+		default:
+			return option_error("apply", c, argv);
+		}
+	}
+	if (optind < argc) {
+		error_line("apply: unexpected argument \"%s\"", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (preflight_privileges(&err) == 0)
+		return finish(apply_file(path, check, stdout, &err), &err);
+	if (!check)
+		return finish(-1, &err);
+	/* --check without privileges: the file alone. */
+	cf = calloc(1, sizeof(*cf));
+	if (!cf) {
+		error_line("out of memory");
+		return EXIT_FAILURE;
+	}
+	ret = config_parse_file(path, cf, &err);
+	if (ret == 0)
+		printf("%s: valid: %u uplinks, %u policies (run as root to "
+		       "compare it with what is attached)\n", path,
+		       cf->nuplinks, cf->npolicies);
+	free(cf);
+	return ret ? finish(ATTACHMENT_BAD_INPUT, &err) : EXIT_SUCCESS;
+}
+
 static const char watch_usage[] =
 "Usage: mlb-bpf watch [OPTIONS]\n"
 "\n"
@@ -435,10 +516,14 @@ static const char watch_usage[] =
 "probes.  Sockets already on healthy uplinks are not touched.  When DHCP\n"
 "moves an uplink's gateway or address (IPv4 or IPv6), its table and rules\n"
 "follow.  Probes are IPv4; an IPv6-only uplink is judged by its link.  One\n"
-"line per change on stderr.  SIGHUP looks for attachments at once;\n"
-"stopping watch leaves the last state in place.\n"
+"line per change on stderr.  SIGHUP looks for attachments at once and,\n"
+"with --config, applies the file again; stopping watch leaves the last\n"
+"state in place.\n"
 "\n"
-"Options (defaults for uplinks that did not set their own at attach):\n"
+"Options:\n"
+"  -c, --config FILE    apply this configuration file at start and on\n"
+"                       every SIGHUP (as `mlb-bpf apply -c FILE`)\n"
+"Defaults for uplinks that did not set their own:\n"
 "      --probe-type T   icmp, tcp:PORT or arp (default icmp)\n"
 "      --interval S     seconds between probes (default 1)\n"
 "      --timeout S      seconds to wait for an answer (default 1)\n"
@@ -465,6 +550,7 @@ static int parse_count_option(const char *arg, const char *what,
 static int cmd_watch(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
 		{ "probe-type", required_argument, NULL, OPT_PROBE_TYPE },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -481,8 +567,11 @@ static int cmd_watch(int argc, char **argv)
 	int c;
 
 	watch_default_settings(&d);
-	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:vh", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			d.config_path = optarg;
+			break;
 		case OPT_PROBE_TYPE:
 			/* the same words as the uplink key */
 			snprintf(spec, sizeof(spec), "x,probe-type=%s", optarg);
@@ -540,6 +629,7 @@ static const struct command {
 	{ "detach", cmd_detach, detach_usage },
 	{ "status", cmd_status, status_usage },
 	{ "watch", cmd_watch, watch_usage },
+	{ "apply", cmd_apply, apply_usage },
 };
 
 static const struct command *find_command(const char *name)

@@ -1,4 +1,6 @@
 /* slots.c - smooth weighted round-robin slot tables (see slots.h). */
+#include <stdbool.h>
+
 #include "slots.h"
 
 static unsigned gcd(unsigned a, unsigned b)
@@ -52,4 +54,23 @@ int mlb_build_slots(const unsigned *weights, unsigned n, uint8_t *slots,
 	}
 	*len = total;
 	return 0;
+}
+
+unsigned mlb_live_weights(const struct mlb_state *state,
+			  const struct mlb_health *health, unsigned *weights,
+			  unsigned *live)
+{
+	unsigned n = state->nuplinks < MLB_MAX_UPLINKS ? state->nuplinks :
+							MLB_MAX_UPLINKS;
+
+	*live = 0;
+	for (unsigned i = 0; i < n; i++) {
+		bool down = health && health[i].state == MLB_HEALTH_DOWN;
+
+		weights[i] = down ? 0 : state->uplinks[i].weight;
+		*live += weights[i] != 0;
+	}
+	if (state->last_resort == MLB_LAST_RESORT_UNREACHABLE)
+		weights[n++] = *live ? 0 : 1;
+	return n;
 }

@@ -15,10 +15,12 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include "apply.h"
 #include "loader.h"
 #include "netns.h"
 #include "probe.h"
 #include "route.h"
+#include "slots.h"
 #include "watch.h"
 
 #define MAX_WATCHED 64
@@ -47,14 +49,15 @@ struct attachment_watch {
 	struct uplink_watch up[MLB_MAX_UPLINKS];
 };
 
-static volatile sig_atomic_t stop_requested, rescan_requested;
+static volatile sig_atomic_t stop_requested, rescan_requested,
+	reload_requested;
 static struct attachment_watch watched[MAX_WATCHED];
 static const struct watch_defaults *defaults;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
-		rescan_requested = 1;
+		rescan_requested = reload_requested = 1;
 	else
 		stop_requested = 1;
 }
@@ -172,27 +175,34 @@ static void set_state(struct attachment_watch *a, unsigned i, __u32 state,
 /* New sockets go to the uplinks that are not down, by their weights; when
  * all are down, to the last resort (no mark: main; or the unreachable
  * mark, which is one more "uplink" after the real ones). */
-static void apply_weights(struct attachment_watch *a)
+/* Take up what `apply` changed in place (weights, probe settings) since
+ * the record was read: the record is the truth, this copy a cache. */
+static void refresh_state(struct attachment_watch *a)
 {
-	unsigned weights[MLB_MAX_UPLINKS + 1] = { 0 }, live = 0;
-	unsigned n = a->state.nuplinks;
-	bool unreachable =
-		a->state.last_resort == MLB_LAST_RESORT_UNREACHABLE;
+	struct mlb_state fresh;
 	struct mlb_err err;
 
-	for (unsigned i = 0; i < n; i++) {
-		bool down = a->up[i].health.state == MLB_HEALTH_DOWN;
+	if (loader_read_state(&a->pins, &fresh, &err) == 0 &&
+	    fresh.nuplinks == a->state.nuplinks)
+		a->state = fresh;
+}
 
-		weights[i] = down ? 0 : a->state.uplinks[i].weight;
-		live += !down;
-	}
-	if (unreachable)
-		weights[n++] = live ? 0 : 1;
+static void apply_weights(struct attachment_watch *a)
+{
+	struct mlb_health health[MLB_MAX_UPLINKS];
+	unsigned weights[MLB_MAX_UPLINKS + 1], live, n;
+	struct mlb_err err;
+
+	refresh_state(a);
+	for (unsigned i = 0; i < a->state.nuplinks; i++)
+		health[i] = a->up[i].health;
+	n = mlb_live_weights(&a->state, health, weights, &live);
 	if (loader_set_weights(&a->pins, weights, n, &err))
 		log_line("cgroup %s: %s", a->state.cgroup_path, err.msg);
 	else if (!live)
 		log_line("cgroup %s: every uplink is down; new sockets %s",
-			 a->state.cgroup_path, unreachable ?
+			 a->state.cgroup_path,
+			 a->state.last_resort == MLB_LAST_RESORT_UNREACHABLE ?
 			 "get the unreachable route" : "follow the main table");
 }
 
@@ -510,6 +520,8 @@ static void rescan(void)
 			   watched[s].link_id) {
 			/* attached again: watch the new attachment */
 			forget(&watched[s]);
+		} else {
+			refresh_state(&watched[s]);
 		}
 	}
 	for (unsigned k = 0; k < n; k++) {
@@ -520,6 +532,28 @@ static void rescan(void)
 		if (!known)
 			adopt(ids[k]);
 	}
+}
+
+/* ---- the configuration file --------------------------------------------- */
+
+/* Apply the configuration file, logging apply's lines as watch's own.
+ * On failure what was changed before the failing step stays. */
+static int reload(const char *path, struct mlb_err *err)
+{
+	char *text = NULL, *line, *save;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	int ret;
+
+	if (!out)
+		return mlb_fail(err, "out of memory");
+	ret = apply_file(path, false, out, err);
+	fclose(out);
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		log_line("%s: %s", path, line);
+	free(text);
+	return ret ? -1 : 0;
 }
 
 /* ---- the loop ---------------------------------------------------------- */
@@ -608,8 +642,20 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 	log_line("started (probe every %u ms, timeout %u ms, down after %u, "
 		 "up after %u)", d->interval_ms, d->timeout_ms, d->down, d->up);
 
+	if (d->config_path && reload(d->config_path, err))
+		return -1;
 	while (!stop_requested) {
 		uint64_t now = probe_now_us();
+
+		if (reload_requested) {
+			struct mlb_err reload_err;
+
+			reload_requested = 0;
+			if (d->config_path &&
+			    reload(d->config_path, &reload_err))
+				log_line("%s (the rest stays as it was)",
+					 reload_err.msg);
+		}
 
 		if (now >= next_scan || rescan_requested) {
 			rescan_requested = 0;
