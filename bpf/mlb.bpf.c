@@ -256,62 +256,51 @@ static __always_inline void apply_dest_rule(struct bpf_sock_addr *ctx,
 	bpf_setsockopt(ctx, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
 }
 
-/* An IPv4 destination as the IPv4-mapped address the trie holds. */
-static __always_inline void dest4(const struct bpf_sock_addr *ctx,
-				  struct mlb_addr *dst)
+/* An IPv4 destination, as the IPv4-mapped address the trie holds. */
+static __always_inline void dest_rule4(struct bpf_sock_addr *ctx)
 {
-	dst->word[0] = 0;
-	dst->word[1] = 0;
-	dst->word[2] = bpf_htonl(0xffff);
-	dst->word[3] = ctx->user_ip4;
+	struct mlb_addr dst = {
+		.word = { 0, 0, bpf_htonl(0xffff), ctx->user_ip4 },
+	};
+
+	apply_dest_rule(ctx, &dst);
 }
 
-static __always_inline void dest6(const struct bpf_sock_addr *ctx,
-				  struct mlb_addr *dst)
+static __always_inline void dest_rule6(struct bpf_sock_addr *ctx)
 {
-	dst->word[0] = ctx->user_ip6[0];
-	dst->word[1] = ctx->user_ip6[1];
-	dst->word[2] = ctx->user_ip6[2];
-	dst->word[3] = ctx->user_ip6[3];
+	struct mlb_addr dst = {
+		.word = { ctx->user_ip6[0], ctx->user_ip6[1],
+			  ctx->user_ip6[2], ctx->user_ip6[3] },
+	};
+
+	apply_dest_rule(ctx, &dst);
 }
 
 SEC("cgroup/connect4")
 int mlb_connect4(struct bpf_sock_addr *ctx)
 {
-	struct mlb_addr dst;
-
-	dest4(ctx, &dst);
-	apply_dest_rule(ctx, &dst);
+	dest_rule4(ctx);
 	return 1;
 }
 
 SEC("cgroup/sendmsg4")
 int mlb_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	struct mlb_addr dst;
-
-	dest4(ctx, &dst);
-	apply_dest_rule(ctx, &dst);
+	dest_rule4(ctx);
 	return 1;
 }
 
 SEC("cgroup/connect6")
 int mlb_connect6(struct bpf_sock_addr *ctx)
 {
-	struct mlb_addr dst;
-
-	dest6(ctx, &dst);
-	apply_dest_rule(ctx, &dst);
+	dest_rule6(ctx);
 	return 1;
 }
 
 SEC("cgroup/sendmsg6")
 int mlb_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	struct mlb_addr dst;
-
-	dest6(ctx, &dst);
-	apply_dest_rule(ctx, &dst);
+	dest_rule6(ctx);
 	return 1;
 }
 

@@ -5,12 +5,7 @@
 # connections stay up, a policy left out is detached, a routing change
 # re-attaches every policy, `watch --config` re-applies on SIGHUP, and
 # bad files are refused with FILE:LINE and leave everything as it was.
-set -u
-cd "$(dirname "$0")/../.."
-. tests/lib/tap.sh
-. tests/lib/bed.sh
-
-WORK=$(mktemp -d)
+. "$(dirname "$0")/../lib/e2e.sh"
 cleanup() {
 	[ -n "${WATCH:-}" ] && kill "$WATCH" 2>/dev/null && wait "$WATCH" 2>/dev/null
 	for s in ${SRV:-} ${ECHO:-} ${SRVB:-}; do bed_server_stop "$s"; done

@@ -4,12 +4,7 @@
 # namespace's rules, routes and nftables, the cgroup's programs and the
 # pins are the same before and after.  Also: a failure part way through
 # attach (routing, BPF) rolls back what was already done.
-set -u
-cd "$(dirname "$0")/../.."
-. tests/lib/tap.sh
-. tests/lib/bed.sh
-
-WORK=$(mktemp -d)
+. "$(dirname "$0")/../lib/e2e.sh"
 FAKE_PIN_ROOT=
 cleanup() {
 	[ -n "$FAKE_PIN_ROOT" ] && rm -f /sys/fs/bpf/mlb

@@ -7,12 +7,7 @@
 #
 # Run for: 1:1 with masquerade, 3:1 without, and 1:1 under strict
 # reverse-path filtering.
-set -u
-cd "$(dirname "$0")/../.."
-. tests/lib/tap.sh
-. tests/lib/bed.sh
-
-WORK=$(mktemp -d)
+. "$(dirname "$0")/../lib/e2e.sh"
 cleanup() {
 	[ -n "${SRV_TCP:-}" ] && bed_server_stop "$SRV_TCP"
 	[ -n "${SRV_UDP:-}" ] && bed_server_stop "$SRV_UDP"

@@ -3,12 +3,7 @@
 # prefixes are never balanced (main table, so up0 here), --pin prefixes
 # always use their uplink, everything else is balanced as before, and
 # sockets bound to an address keep it.
-set -u
-cd "$(dirname "$0")/../.."
-. tests/lib/tap.sh
-. tests/lib/bed.sh
-
-WORK=$(mktemp -d)
+. "$(dirname "$0")/../lib/e2e.sh"
 cleanup() {
 	for s in ${SRV1:-} ${SRV2:-} ${SRV3:-} ${SRVU:-}; do bed_server_stop "$s"; done
 	bed_destroy

@@ -7,12 +7,7 @@
 # ones, an IPv6-only uplink (link-local gateway) balances IPv6 and is
 # judged by its link under watch, watch follows an IPv6 gateway and
 # address change, and detach restores everything of both families.
-set -u
-cd "$(dirname "$0")/../.."
-. tests/lib/tap.sh
-. tests/lib/bed.sh
-
-WORK=$(mktemp -d)
+. "$(dirname "$0")/../lib/e2e.sh"
 SRVS=
 cleanup() {
 	if [ -n "${WATCH:-}" ]; then kill "$WATCH" 2>/dev/null; wait "$WATCH" 2>/dev/null; fi

@@ -5,12 +5,7 @@
 # the attachment (one program, no duplicate rules); and nothing left
 # behind.  (detach --all is not tried: it would touch attachments that
 # are not the test's.)
-set -u
-cd "$(dirname "$0")/../.."
-. tests/lib/tap.sh
-. tests/lib/bed.sh
-
-WORK=$(mktemp -d)
+. "$(dirname "$0")/../lib/e2e.sh"
 cleanup() {
 	bed_destroy
 	rm -rf "$WORK"

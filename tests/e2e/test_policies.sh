@@ -4,12 +4,7 @@
 # a child "users" balances 3:1.  The nearest policy decides, the uplinks'
 # tables and rules exist once, and detaching one policy (even the first)
 # leaves the others working; the last detach removes everything.
-set -u
-cd "$(dirname "$0")/../.."
-. tests/lib/tap.sh
-. tests/lib/bed.sh
-
-WORK=$(mktemp -d)
+. "$(dirname "$0")/../lib/e2e.sh"
 cleanup() {
 	for s in ${SRV:-}; do bed_server_stop "$s"; done
 	bed_destroy		# detaches and removes the child cgroups too

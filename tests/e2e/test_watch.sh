@@ -6,12 +6,7 @@
 # on the healthy uplink is not reset, and after recovery both are used.
 # Probes go to the server address (reachable through either uplink), so
 # counting them per gateway shows they leave by the uplink they test.
-set -u
-cd "$(dirname "$0")/../.."
-. tests/lib/tap.sh
-. tests/lib/bed.sh
-
-WORK=$(mktemp -d)
+. "$(dirname "$0")/../lib/e2e.sh"
 cleanup() {
 	if [ -n "${WATCH:-}" ]; then kill "$WATCH" 2>/dev/null; wait "$WATCH" 2>/dev/null; fi
 	for s in ${SRV:-} ${ECHO:-}; do bed_server_stop "$s"; done
