@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib/e2e.sh"
 cleanup() {
 	[ -n "${WATCH:-}" ] && kill "$WATCH" 2>/dev/null && wait "$WATCH" 2>/dev/null
-	for s in ${SRV:-} ${ECHO:-} ${SRVB:-}; do bed_server_stop "$s"; done
+	for s in ${SRV:-} ${ECHO:-} ${SRVB:-} ${SRV6:-}; do bed_server_stop "$s"; done
 	bed_destroy
 	rm -rf "$WORK"
 }
@@ -21,6 +21,7 @@ bed_counters_start
 SRV=$(bed_server_start "$WORK/srv")
 ECHO=$(bed_server_start "$WORK/echo" --echo 5003)
 SRVB=$(bed_server_start "$WORK/srvb" "" 5000 "$BYPASSED")
+SRV6=$(bed_server_start "$WORK/srv6" "" 5000 "[$SERVER6]")
 BACKUP=$CG/backup
 USERS=$CG/users
 mkdir "$BACKUP" "$USERS"
@@ -103,14 +104,17 @@ in_cgroup_users() {
 in_cgroup_users "$CRR" hold --connect "$SERVER:5003" --count 4 --duration 3 > "$WORK/hold" &
 HOLD=$!
 sleep 0.5
-write_conf "up0, up1:3" "bypass = $BYPASSED/32"
+write_conf "up0, up1:3" "bypass = $BYPASSED/32, 2001:db8:ff::/64"
 check_eq "apply updates users in place" "update $USERS: weights, destination rules" \
 	"$("$MLB" apply -c "$CONF" | grep -v '^unchanged')"
 check_eq "nothing was re-attached" "$before_links" "$(links)"
 check_eq "users now 1:3" "10 30" "$(connections "$USERS" 40)"
 check_eq "users' bypassed destination follows main (up0)" "40 0" \
 	"$(connections "$USERS" 40 "$BYPASSED")"
+check_eq "users' bypassed IPv6 prefix follows main (up0)" "40 0" \
+	"$(connections "$USERS" 40 "[$SERVER6]")"
 check_eq "the other policies are as they were" "20 20" "$(connections "$CG" 40)"
+check_eq "and balance IPv6 too" "20 20" "$(connections "$CG" 40 "[$SERVER6]")"
 wait "$HOLD"
 check_eq "the connections open across the change all stayed up" 4 \
 	"$(grep -c ' ok$' "$WORK/hold")"
