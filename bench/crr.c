@@ -4,7 +4,8 @@
  *
  *   crr server --listen ADDR:PORT [--udp] [--threads N] [--report FILE]
  *   crr client --connect ADDR:PORT [--udp] [--count N | --duration S]
- *              [--threads T] [--bind ADDR] [--report] [--rst]
+ *              [--threads T] [--bind ADDR] [--device IFACE] [--report]
+ *              [--rst]
  *   crr sockets --count N [--threads T]
  *   crr hold --connect ADDR:PORT --count N --duration S
  *   crr marks --duration S [--every MS]
@@ -29,6 +30,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -357,6 +359,7 @@ static int run_server(const union sockaddr_any *listen_at, bool udp,
 struct client {
 	union sockaddr_any server;
 	union sockaddr_any bind_to;
+	char device[IFNAMSIZ];	/* SO_BINDTODEVICE; "": none */
 	bool udp, bind, rst;
 	uint64_t count;		/* transactions for this thread, 0: by time */
 	double deadline;
@@ -403,6 +406,12 @@ static bool transact(struct client *c)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
 	if (c->bind && bind(fd, &c->bind_to.sa, sockaddr_len(&c->bind_to))) {
 		note_error(c, "bind");
+		goto out;
+	}
+	if (c->device[0] &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, c->device,
+		       (socklen_t)strlen(c->device))) {
+		note_error(c, "SO_BINDTODEVICE");
 		goto out;
 	}
 	if (connect(fd, &c->server.sa, sockaddr_len(&c->server))) {
@@ -636,7 +645,8 @@ static int run_sockets(uint64_t count, int threads)
 static const char usage[] =
 "Usage: crr server --listen ADDR:PORT [--udp] [--threads N] [--report FILE]\n"
 "       crr client --connect ADDR:PORT [--udp] [--count N | --duration S]\n"
-"                  [--threads T] [--bind ADDR] [--report] [--rst]\n"
+"                  [--threads T] [--bind ADDR] [--device IFACE]\n"
+"                  [--report] [--rst]\n"
 "       crr sockets --count N [--threads T]\n"
 "       crr hold --connect ADDR:PORT --count N --duration S\n"
 "       crr marks --duration S [--every MS]\n"
@@ -664,6 +674,7 @@ int main(int argc, char **argv)
 		{ "count", required_argument, NULL, 'n' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "bind", required_argument, NULL, 'b' },
+		{ "device", required_argument, NULL, 'D' },
 		{ "report", optional_argument, NULL, 'r' },
 		{ "rst", no_argument, NULL, 'R' },
 		{ "echo", no_argument, NULL, 'e' },
@@ -721,6 +732,11 @@ int main(int argc, char **argv)
 			else if (optind < argc && argv[optind][0] != '-' &&
 				 !strcmp(mode, "server"))
 				report_file = argv[optind++];
+			break;
+		case 'D':
+			if (strlen(optarg) >= sizeof(proto.device))
+				return bad_usage("bad --device name", optarg);
+			strcpy(proto.device, optarg);
 			break;
 		case 'R':
 			proto.rst = true;

@@ -89,14 +89,34 @@ bool loader_is_attached(uint64_t cgroup_id)
 	return access(path, F_OK) == 0;
 }
 
-/* Remove every pin in dir, then dir itself.  Unpinning the link drops the
- * last reference to it, which detaches the program. */
+/* Unpin one pinned object; a link is detached from its cgroup first.
+ * Dropping a link's last reference detaches it too, but only once the
+ * pin's inode is freed, after an RCU grace period: a program could still
+ * mark a few sockets after detach returned. */
+static int unpin(const char *path)
+{
+	const char *name = strrchr(path, '/');
+
+	if (name && !strncmp(name + 1, "link", 4)) {
+		int fd = bpf_obj_get(path);
+
+		if (fd >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+		}
+	}
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* Remove every pin in dir (detaching the links), then dir itself. */
 static int remove_pin_dir(const char *dir)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *d = opendir(dir);
-	int ret = 0;
+	int ret = 0, gone;
 
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
@@ -104,8 +124,9 @@ static int remove_pin_dir(const char *dir)
 		if (de->d_name[0] == '.')
 			continue;
 		pin_path(dir, de->d_name, path, sizeof(path));
-		if (unlink(path) && errno != ENOENT)
-			ret = -errno;
+		gone = unpin(path);
+		if (gone)
+			ret = gone;
 	}
 	closedir(d);
 	if (rmdir(dir) && errno != ENOENT)
@@ -270,16 +291,18 @@ static int attach_dest_programs(int cgroup_fd, const char *dir,
 	return 0;
 }
 
-/* Unpinning a link drops its last reference: the program is detached. */
 static int detach_dest_programs(const char *dir, struct mlb_err *err)
 {
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < NDEST_HOOKS; i++) {
+		int ret;
+
 		pin_path(dir, dest_hooks[i].link_pin, path, sizeof(path));
-		if (unlink(path) && errno != ENOENT)
+		ret = unpin(path);
+		if (ret)
 			return mlb_fail(err, "removing %s: %s", path,
-					strerror(errno));
+					strerror(-ret));
 	}
 	return 0;
 }

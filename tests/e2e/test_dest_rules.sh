@@ -48,6 +48,10 @@ bed_counters_reset
 in_cgroup "$CRR" client --connect "$PINNED:5000" --count 10 --bind "$UP0_ADDR" > /dev/null
 check_eq "a socket bound to up0's address keeps up0" "10 0" \
 	"$(bed_counter gw0_syn) $(bed_counter gw1_syn)"
+bed_counters_reset
+in_cgroup "$CRR" client --connect "$SERVER:5000" --count 10 --device up1 > /dev/null
+check_eq "a socket bound to device up1 (SO_BINDTODEVICE) keeps up1" "0 10" \
+	"$(bed_counter gw0_syn) $(bed_counter gw1_syn)"
 check_eq "status --json lists the rules" "bypass $BYPASSED/32 -,pin 203.0.113.24/29 up1" \
 	"$("$MLB" status --cgroup "$CG" --json | jq -r '[.attachments[0].destinations[] | "\(.action) \(.prefix) \(.uplink // "-")"] | join(",")')"
 

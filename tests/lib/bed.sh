@@ -196,6 +196,11 @@ bed_snapshot() {
 	ip -n "$CLI" -6 route show table all |
 		grep -vE '^(local|multicast|anycast) |^fe80::/64 .*proto kernel'
 	ip netns exec "$CLI" nft list ruleset
-	bpftool cgroup show "$CG"
-	ls -la /sys/fs/bpf/mlb 2>/dev/null | awk '{print $NF}'
+	# programs and pins of the bed's cgroups only: other beds may run
+	local cg
+	for cg in $(find "$CG" -type d | sort); do
+		echo "cgroup $cg"
+		bpftool cgroup show "$cg"
+		ls -a "/sys/fs/bpf/mlb/$(stat -c %i "$cg")" 2>/dev/null
+	done
 }
