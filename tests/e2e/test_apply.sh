@@ -105,6 +105,9 @@ in_cgroup_users "$CRR" hold --connect "$SERVER:5003" --count 4 --duration 3 > "$
 HOLD=$!
 sleep 0.5
 write_conf "up0, up1:3" "bypass = $BYPASSED/32, 2001:db8:ff::/64"
+check_eq "apply --check says what would change, and changes nothing" \
+	"would update $USERS: weights, destination rules|$before_links" \
+	"$("$MLB" apply --check -c "$CONF" | grep '^would' | paste -sd'|')|$(links)"
 check_eq "apply updates users in place" "update $USERS: weights, destination rules" \
 	"$("$MLB" apply -c "$CONF" | grep -v '^unchanged')"
 check_eq "nothing was re-attached" "$before_links" "$(links)"
