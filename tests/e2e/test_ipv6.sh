@@ -162,6 +162,15 @@ check_eq "a socket bound to up0's IPv6 address keeps up0" "40 0" \
 check_eq "a socket bound to up1's IPv6 address leaves by up1" "0 40" \
 	"$(connections "$BYPASSED6" --bind "$UP1_ADDR6")"
 
+# -- --sticky for IPv6 destinations: one destination, one uplink
+check "re-attach 1:1 with --sticky 30" "$MLB" attach --netns "$CLI" --cgroup "$CG" \
+	--uplink up0 --uplink up1 --sticky 30
+one_uplink() { [ "$1" = "40 0" ] || [ "$1" = "0 40" ]; }
+sticky=$(connections "$SERVER6")
+check "sticky: 40 IPv6 connections to one destination use one uplink ($sticky)" \
+	one_uplink "$sticky"
+check_eq "sticky: and keep using it" "$sticky" "$(connections "$SERVER6")"
+
 # -- an IPv6-only uplink with a link-local gateway
 check "attach up0 and the IPv6-only up2 (gateway6=fe80::1)" \
 	"$MLB" attach --netns "$CLI" --cgroup "$CG" \
