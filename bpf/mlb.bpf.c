@@ -2,9 +2,9 @@
 /* mlb.bpf.c - pick an uplink for every new socket.
  *
  * Attached at cgroup/sock_create: runs once per new AF_INET or AF_INET6
- * socket of every process in the cgroup subtree, before the socket is used, so the route
- * lookup at connect()/sendmsg() already follows the chosen uplink's
- * table (its fwmark rule) and the source address with it.  The mark stays
+ * socket of every process in the cgroup subtree, before the socket is
+ * used, so the route lookup at connect()/sendmsg() already follows the
+ * chosen uplink's table (its fwmark rule) and the source address with it.  The mark stays
  * with the socket for life: no per-packet work, no conntrack.
  *
  * O(1) per socket: one counter increment and one slot-table index.

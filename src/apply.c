@@ -6,7 +6,6 @@
  * this order: detach what goes, then attach, re-attach or update each
  * policy in file order.
  */
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
