@@ -44,8 +44,11 @@ static int enter_state_netns(const struct mlb_state *state,
  * last resort: policies of different cgroups over one set of uplinks. */
 static bool same_routing(const struct mlb_state *a, const struct mlb_state *b)
 {
+	/* the path too: a namespace's inode number is reused once it is
+	 * gone, and a record may outlive its namespace */
 	return a->cgroup_id != b->cgroup_id &&
 	       a->netns_inode == b->netns_inode &&
+	       !strcmp(a->netns_path, b->netns_path) &&
 	       a->mark_base == b->mark_base && a->mark_mask == b->mark_mask &&
 	       a->table_base == b->table_base && a->priority == b->priority;
 }
