@@ -176,6 +176,50 @@ for k in $(points detach); do
 	verdict "detach killed at $POINT: detach --cgroup again leaves nothing" "$problems"
 done
 
+# -- apply fails half way: what it changed is put back.  Policy b's
+# nftables table name is taken (by someone else) after the file was
+# checked, so b's step fails after a's has been made.
+write_conf() {
+	cat > "$CONF" <<EOF
+[global]
+netns = $CLI
+priority = $1
+[uplink up0]
+[uplink up1]
+[policy $A]
+uplinks = $2
+${3:-}
+EOF
+}
+# snapshot without program ids (a re-attach loads the program again),
+# sorted (a re-created nftables table is listed after the others)
+plain_snapshot() { bed_snapshot | sed -E 's/^[0-9]+ +//' | sort; }
+write_conf 7100 "up0, up1"
+"$MLB" apply -c "$CONF" > /dev/null
+in_cli nft add table inet "mlb_bpf_$BID"
+bed_snapshot > "$WORK/applied"
+write_conf 7100 "up0:3, up1" "[policy $B]"
+"$MLB" apply -c "$CONF" > "$WORK/out" 2> "$WORK/err"
+check_eq "an update, then a failing attach: apply exits 1" 1 "$?"
+check "and says everything was put back" grep -q "everything put back as it was" "$WORK/err"
+check_eq "a's weights are back" "1 1" \
+	"$("$MLB" status --cgroup "$A" --json | jq -r '[.attachments[0].uplinks[].weight] | join(" ")')"
+balances "$A" "and a balances 1:1 again"
+bed_snapshot > "$WORK/after"
+check_same "and the rest is as it was" "$WORK/applied" "$WORK/after"
+
+plain_snapshot > "$WORK/applied"
+write_conf 7200 "up0, up1" "[policy $B]"
+"$MLB" apply -c "$CONF" > "$WORK/out" 2> "$WORK/err"
+check_eq "a routing change, then a failing attach: apply exits 1" 1 "$?"
+check "and says everything was put back" grep -q "everything put back as it was" "$WORK/err"
+check_eq "a routes at its old priorities again" 2 "$(ip -n "$CLI" rule show | grep -c '^7101:.*proto 77')"
+balances "$A" "and a balances 1:1 again"
+plain_snapshot > "$WORK/after"
+check_same "and the rest is as it was" "$WORK/applied" "$WORK/after"
+in_cli nft delete table inet "mlb_bpf_$BID"
+"$MLB" detach --cgroup "$A" > /dev/null
+
 # -- a watch failover: up0's carrier goes while watch is stopped; strace
 # then follows watch from the moment it resumes (SIGHUP makes it look
 # for attachments first, so the calls are the same every time) until it
