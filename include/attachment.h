@@ -59,6 +59,11 @@ int attachment_detach(const char *cgroup, bool all, struct mlb_err *err);
  * namespace, then the pins. */
 int attachment_remove(const struct mlb_state *state, struct mlb_err *err);
 
+/* Put back the attachment whose record is state, as recorded (its
+ * cgroup must still be the same), replacing what is attached there now:
+ * undoes an apply that failed half way. */
+int attachment_restore(const struct mlb_state *state, struct mlb_err *err);
+
 /* The cgroup id for a --cgroup argument (NULL: the cgroup2 mount). */
 int attachment_cgroup_id(const char *cgroup, uint64_t *id, char *path,
 			 size_t len, struct mlb_err *err);

@@ -62,6 +62,11 @@ void loader_close(struct mlb_pins *pins);
 int loader_read_state(const struct mlb_pins *pins, struct mlb_state *out,
 		      struct mlb_err *err);
 
+/* The record of cgroup_id's attachment from its state pin alone, so that
+ * an attachment missing other pins can still be shown and removed. */
+int loader_read_record(uint64_t cgroup_id, struct mlb_state *out,
+		       struct mlb_err *err);
+
 /* Sockets assigned to each uplink so far (summed over CPUs). */
 int loader_read_counts(const struct mlb_pins *pins, unsigned nuplinks,
 		       uint64_t *counts, struct mlb_err *err);
@@ -91,7 +96,12 @@ int loader_set_destinations(const struct mlb_pins *pins,
 			    const struct mlb_state *state, int cgroup_fd,
 			    struct mlb_err *err);
 
-/* Detach the program and remove every pin of the attachment. */
+/* Where loader_attach pins before publishing (renaming it to the pin
+ * directory): a link pinned there keeps its program attached. */
+void loader_staging_dir(uint64_t cgroup_id, char *buf, size_t len);
+
+/* Detach the program and remove every pin of the attachment, and what
+ * an interrupted attach left in its staging directory. */
 int loader_remove(uint64_t cgroup_id, struct mlb_err *err);
 
 /* Cgroup ids of all pinned attachments; returns how many (up to max). */

@@ -12,6 +12,8 @@
 #ifndef MLB_LOCK_H
 #define MLB_LOCK_H
 
+#include <stdbool.h>
+
 #include "error.h"
 
 #define MLB_RUN_DIR "/run/mlb-bpf"
@@ -26,5 +28,13 @@ int mlb_lock(struct mlb_err *err);
 
 /* Release one mlb_lock(); the last release unlocks. */
 void mlb_unlock(void);
+
+/* Whether this process holds the lock once only (its outermost
+ * mlb_lock): nothing of its own is under way yet. */
+bool mlb_lock_outermost(void);
+
+/* Whether some process holds the lock now (for readers such as status,
+ * which never take it). */
+bool mlb_lock_busy(void);
 
 #endif

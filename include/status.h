@@ -9,7 +9,10 @@
 #include "error.h"
 
 /* Show the attachment of one cgroup, or all (cgroup NULL).  Returns
- * ATTACHMENT_NONE (attachment.h) when a named cgroup has none. */
+ * ATTACHMENT_NONE (attachment.h) when a named cgroup has none, and
+ * STATUS_INCONSISTENT when it found problems (see audit.h, journal.h):
+ * each is shown with the command that repairs it. */
+#define STATUS_INCONSISTENT (-4)
 int status_show(const char *cgroup, bool json, struct mlb_err *err);
 
 #endif

@@ -4,7 +4,11 @@
  * First every policy is prepared (checked and resolved, nothing changed)
  * and compared with what is attached; then the changes are made, in
  * this order: detach what goes, then attach, re-attach or update each
- * policy in file order.
+ * policy in file order.  Each change first notes the record it changes;
+ * when a later one fails, the noted records are put back, newest first,
+ * so a failed apply leaves the attachments as they were.  The writers'
+ * lock is held throughout, so a running watch's failover waits, and
+ * then flips the slot table apply left (see watch.c).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +19,7 @@
 #include "apply.h"
 #include "attachment.h"
 #include "cgroup.h"
+#include "journal.h"
 #include "loader.h"
 #include "netns.h"
 #include "route.h"
@@ -39,6 +44,16 @@ struct policy_plan {
 	char changes[128];	/* UPDATE/REATTACH: what differs */
 };
 
+/* One change made, to undo if a later one fails: before is the record
+ * the cgroup had (had_before), put back in place or by re-attaching. */
+struct undo {
+	uint64_t cgroup_id;
+	char cgroup_path[256];
+	bool had_before;
+	bool in_place;
+	struct mlb_state before;
+};
+
 /* An attachment routing in the file's namespace. */
 struct attached {
 	struct mlb_state state;
@@ -56,6 +71,8 @@ struct apply_run {
 	unsigned nattached;
 	uint64_t netns_inode;
 	bool routing_changed;
+	struct undo *undo;
+	unsigned nundo;
 };
 
 /* ---- comparing what is attached with what the file says --------------- */
@@ -288,28 +305,81 @@ static void say(struct apply_run *run, const char *fmt, ...)
 	fputc('\n', run->out);
 }
 
+/* Note the change about to be made to the cgroup of pl or state. */
+static void note_undo(struct apply_run *run, uint64_t cgroup_id,
+		      const char *path, const struct mlb_state *before,
+		      bool in_place)
+{
+	struct undo *u = &run->undo[run->nundo++];
+
+	u->cgroup_id = cgroup_id;
+	snprintf(u->cgroup_path, sizeof(u->cgroup_path), "%s", path);
+	u->had_before = before != NULL;
+	u->in_place = in_place;
+	if (before)
+		u->before = *before;
+}
+
 static int detach(struct apply_run *run, const struct mlb_state *state,
 		  const char *why, struct mlb_err *err)
 {
+	int ret;
+
 	say(run, "detach %s (%s)", state->cgroup_path, why);
-	if (run->check || attachment_remove(state, err) == 0)
+	if (run->check)
 		return 0;
-	return mlb_fail_prefix(err, "detaching %s", state->cgroup_path);
+	note_undo(run, state->cgroup_id, state->cgroup_path, state, false);
+	if (journal_begin(state, 1, err))
+		return -1;
+	ret = attachment_remove(state, err);
+	journal_end(state->cgroup_id);
+	return ret ? mlb_fail_prefix(err, "detaching %s", state->cgroup_path) :
+		     0;
 }
 
 /* Weights, probe settings, destination rules and sticky, without
  * re-attaching: the record first (so a running watch takes the new
  * weights), then the rule trie and programs, then one slot-table flip
  * that leaves out the uplinks watch found down. */
-static int update_in_place(const struct policy_plan *pl, struct mlb_err *err)
+static int update_to(const struct mlb_state *have,
+		     const struct mlb_state *next, struct mlb_err *err)
 {
 	struct mlb_health health[MLB_MAX_UPLINKS];
 	unsigned weights[MLB_MAX_UPLINKS + 1], live, n;
-	struct mlb_state next = pl->have;
-	char path[sizeof(next.cgroup_path)];
+	char path[sizeof(next->cgroup_path)];
+	const struct mlb_state records[2] = { *next, *have };
 	struct mlb_pins pins;
 	uint64_t id;
 	int cgroup_fd, ret = -1;
+
+	cgroup_fd = cgroup_open(next->cgroup_path, path, sizeof(path), &id,
+				err);
+	if (cgroup_fd < 0)
+		return -1;
+	if (loader_open(next->cgroup_id, &pins, err)) {
+		close(cgroup_fd);
+		return -1;
+	}
+	if (journal_begin(records, 2, err))
+		goto out;
+	/* the health watch last wrote, under the same lock as its flips */
+	if (loader_write_state(&pins, next, err) ||
+	    loader_set_destinations(&pins, next, cgroup_fd, err) ||
+	    loader_read_health(&pins, next->nuplinks, health, err))
+		goto out_journal;
+	n = mlb_live_weights(next, health, weights, &live);
+	ret = loader_set_weights(&pins, weights, n, err);
+out_journal:
+	journal_end(next->cgroup_id);
+out:
+	loader_close(&pins);
+	close(cgroup_fd);
+	return ret;
+}
+
+static int update_in_place(const struct policy_plan *pl, struct mlb_err *err)
+{
+	struct mlb_state next = pl->have;
 
 	for (unsigned i = 0; i < next.nuplinks; i++) {
 		struct mlb_state_uplink *u = &next.uplinks[i];
@@ -328,24 +398,7 @@ static int update_in_place(const struct policy_plan *pl, struct mlb_err *err)
 	next.ndests = pl->want.ndests;
 	memcpy(next.dests, pl->want.dests, sizeof(next.dests));
 	next.sticky_seconds = pl->want.sticky_seconds;
-
-	cgroup_fd = cgroup_open(next.cgroup_path, path, sizeof(path), &id, err);
-	if (cgroup_fd < 0)
-		return -1;
-	if (loader_open(next.cgroup_id, &pins, err)) {
-		close(cgroup_fd);
-		return -1;
-	}
-	if (loader_write_state(&pins, &next, err) ||
-	    loader_set_destinations(&pins, &next, cgroup_fd, err) ||
-	    loader_read_health(&pins, next.nuplinks, health, err))
-		goto out;
-	n = mlb_live_weights(&next, health, weights, &live);
-	ret = loader_set_weights(&pins, weights, n, err);
-out:
-	loader_close(&pins);
-	close(cgroup_fd);
-	return ret;
+	return update_to(&pl->have, &next, err);
 }
 
 static int carry_out(struct apply_run *run, struct policy_plan *pl,
@@ -360,21 +413,72 @@ static int carry_out(struct apply_run *run, struct policy_plan *pl,
 		return 0;
 	case UPDATE:
 		say(run, "update %s: %s", cg, pl->changes);
-		if (!run->check)
-			ret = update_in_place(pl, err);
+		if (run->check)
+			break;
+		/* a failed update may have changed part of it */
+		note_undo(run, pl->want.cgroup_id, cg, &pl->have, true);
+		ret = update_in_place(pl, err);
 		break;
 	case REATTACH:
-		say(run, "re-attach %s: %s", cg, pl->changes);
-		if (!run->check)
-			ret = attachment_attach(&pl->req, err);
-		break;
 	case ATTACH:
-		say(run, "attach %s", cg);
-		if (!run->check)
-			ret = attachment_attach(&pl->req, err);
+		say(run, pl->action == ATTACH ? "attach %s" :
+		    "re-attach %s: %s", cg, pl->changes);
+		if (run->check)
+			break;
+		/* a failed attach puts back what it replaced by itself */
+		ret = attachment_attach(&pl->req, err);
+		if (ret == 0)
+			note_undo(run, pl->want.cgroup_id, cg,
+				  pl->attached && !run->routing_changed ?
+				  &pl->have : NULL, false);
 		break;
 	}
 	return ret ? policy_error(run, pl, err) : 0;
+}
+
+/* Put one change back: a record updated in place is written back; a
+ * cgroup attached, re-attached or detached gets its record re-attached
+ * as it was (or nothing, if it had none). */
+static int undo_one(const struct undo *u, struct mlb_err *err)
+{
+	struct mlb_state now;
+	int had = attachment_read(u->cgroup_id, &now, err);
+
+	if (had < 0)
+		return -1;
+	if (u->in_place && had)
+		return update_to(&now, &u->before, err);
+	if (u->had_before)
+		return attachment_restore(&u->before, err);
+	if (!had)
+		return 0;
+	return attachment_detach(u->cgroup_path, false, err);
+}
+
+/* Undo every change made, newest first; err keeps the first failure and
+ * says whether everything was put back. */
+static void undo_all(struct apply_run *run, struct mlb_err *err)
+{
+	struct mlb_err undo_err;
+	unsigned failed = 0;
+	size_t n = strlen(err->msg);
+
+	while (run->nundo > 0) {
+		const struct undo *u = &run->undo[--run->nundo];
+
+		if (undo_one(u, &undo_err) == 0) {
+			fprintf(run->out, "put back %s as it was\n",
+				u->cgroup_path);
+			continue;
+		}
+		if (!failed++)
+			snprintf(err->msg + n, sizeof(err->msg) - n,
+				 "; putting back %s failed: %s", u->cgroup_path,
+				 undo_err.msg);
+	}
+	if (!failed)
+		snprintf(err->msg + n, sizeof(err->msg) - n,
+			 " (everything put back as it was)");
 }
 
 static int carry_out_all(struct apply_run *run, struct mlb_err *err)
@@ -397,6 +501,14 @@ static int carry_out_all(struct apply_run *run, struct mlb_err *err)
 	return 0;
 }
 
+static int carry_out_or_undo(struct apply_run *run, struct mlb_err *err)
+{
+	if (carry_out_all(run, err) == 0)
+		return 0;
+	undo_all(run, err);
+	return -1;
+}
+
 int apply_config(const struct mlb_config_file *cf, const char *name,
 		 bool check, FILE *out, struct mlb_err *err)
 {
@@ -406,12 +518,13 @@ int apply_config(const struct mlb_config_file *cf, const char *name,
 	};
 	int ret = -1;
 
-	if (netns_save_home(err))
+	if (netns_save_home(err) || (!check && journal_lock(err)))
 		return -1;
 	run.plans = calloc(cf->npolicies ? cf->npolicies : 1,
 			   sizeof(*run.plans));
 	run.attached = calloc(MAX_ATTACHED, sizeof(*run.attached));
-	if (!run.plans || !run.attached) {
+	run.undo = calloc(MAX_ATTACHED + cf->npolicies, sizeof(*run.undo));
+	if (!run.plans || !run.attached || !run.undo) {
 		mlb_fail(err, "out of memory");
 		goto out;
 	}
@@ -425,13 +538,16 @@ int apply_config(const struct mlb_config_file *cf, const char *name,
 	if (read_attached(&run, err))
 		goto out;
 	find_routing_change(&run);
-	ret = carry_out_all(&run, err);
+	ret = carry_out_or_undo(&run, err);
 	if (ret == 0 && check)
 		fprintf(out, "%s: valid: %u uplinks, %u policies\n", name,
 			cf->nuplinks, cf->npolicies);
 out:
 	free(run.plans);
 	free(run.attached);
+	free(run.undo);
+	if (!check)
+		mlb_unlock();
 	return ret;
 }
 

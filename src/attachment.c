@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "attachment.h"
+#include "audit.h"
 #include "cgroup.h"
+#include "journal.h"
 #include "loader.h"
 #include "nat.h"
 #include "netns.h"
@@ -42,8 +44,11 @@ static int enter_state_netns(const struct mlb_state *state,
  * last resort: policies of different cgroups over one set of uplinks. */
 static bool same_routing(const struct mlb_state *a, const struct mlb_state *b)
 {
+	/* the path too: a namespace's inode number is reused once it is
+	 * gone, and a record may outlive its namespace */
 	return a->cgroup_id != b->cgroup_id &&
 	       a->netns_inode == b->netns_inode &&
+	       !strcmp(a->netns_path, b->netns_path) &&
 	       a->mark_base == b->mark_base && a->mark_mask == b->mark_mask &&
 	       a->table_base == b->table_base && a->priority == b->priority;
 }
@@ -57,16 +62,11 @@ static int find_routing_peer(const struct mlb_state *state,
 	unsigned n = loader_list(ids, 256);
 
 	for (unsigned i = 0; i < n; i++) {
-		struct mlb_pins pins;
 		struct mlb_err ignored;
-		int ret;
 
-		if (ids[i] == state->cgroup_id ||
-		    loader_open(ids[i], &pins, &ignored))
-			continue;
-		ret = loader_read_state(&pins, peer, &ignored);
-		loader_close(&pins);
-		if (ret == 0 && same_routing(state, peer))
+		if (ids[i] != state->cgroup_id &&
+		    loader_read_record(ids[i], peer, &ignored) == 0 &&
+		    same_routing(state, peer))
 			return 1;
 	}
 	return 0;
@@ -364,16 +364,9 @@ static int resolve_uplinks(const struct attach_request *req,
 int attachment_read(uint64_t cgroup_id, struct mlb_state *old,
 		    struct mlb_err *err)
 {
-	struct mlb_pins pins;
-	int ret;
-
 	if (!loader_is_attached(cgroup_id))
 		return 0;
-	if (loader_open(cgroup_id, &pins, err))
-		return -1;
-	ret = loader_read_state(&pins, old, err);
-	loader_close(&pins);
-	return ret ? -1 : 1;
+	return loader_read_record(cgroup_id, old, err) ? -1 : 1;
 }
 
 /* Enter the request's namespace (or stay home) and record which it is. */
@@ -458,7 +451,7 @@ int attachment_attach(const struct attach_request *req, struct mlb_err *err)
 {
 	char mount[PATH_MAX];
 	const char *cgroup = req->cgroup;
-	struct mlb_state state, old;
+	struct mlb_state state, old = { 0 };
 	int cgroup_fd, had_old, ret = -1;
 	uint64_t id;
 
@@ -472,10 +465,16 @@ int attachment_attach(const struct attach_request *req, struct mlb_err *err)
 			return -1;
 		cgroup = mount;
 	}
+	/* From reading what is attached to the last change: another writer
+	 * in between would see (and undo) half of it. */
+	if (journal_lock(err))
+		return -1;
 	cgroup_fd = cgroup_open(cgroup, state.cgroup_path,
 				sizeof(state.cgroup_path), &id, err);
-	if (cgroup_fd < 0)
+	if (cgroup_fd < 0) {
+		mlb_unlock();
 		return -1;
+	}
 	state.cgroup_id = id;
 	if (state.masquerade)
 		nat_table_name(id, state.nft_table, sizeof(state.nft_table));
@@ -489,46 +488,112 @@ int attachment_attach(const struct attach_request *req, struct mlb_err *err)
 	    resolve_uplinks(req, &state, err))
 		goto out;
 
+	struct mlb_state records[2] = { state, old };
+
+	if (journal_begin(records, had_old ? 2 : 1, err))
+		goto out;
 	if (had_old && attachment_remove(&old, err)) {
 		mlb_fail_prefix(err, "removing the previous attachment");
-		goto out;
+		goto out_journal;
 	}
 	if (enter_request_netns(req, &state, err) ||
 	    set_up(&state, cgroup_fd, err)) {
 		if (had_old)
 			restore(&old, cgroup_fd, err);
-		goto out;
+		goto out_journal;
 	}
 	ret = 0;
+out_journal:
+	journal_end(id);
 out:
 	netns_return_home(&(struct mlb_err){0});
 	close(cgroup_fd);
+	mlb_unlock();
 	return ret;
 }
 
+int attachment_restore(const struct mlb_state *state, struct mlb_err *err)
+{
+	struct mlb_state copy = *state, now = { 0 }, peer;
+	char path[sizeof(copy.cgroup_path)];
+	int cgroup_fd, had, ret = -1;
+	uint64_t id;
+
+	if (netns_save_home(err) || journal_lock(err))
+		return -1;
+	cgroup_fd = cgroup_open(state->cgroup_path, path, sizeof(path), &id,
+				err);
+	if (cgroup_fd < 0)
+		goto out_unlock;
+	if (id != state->cgroup_id) {
+		mlb_fail(err, "cgroup %s was removed and made again",
+			 state->cgroup_path);
+		goto out;
+	}
+	had = attachment_read(id, &now, err);
+	if (had < 0)
+		goto out;
+
+	struct mlb_state records[2] = { copy, now };
+
+	if (journal_begin(records, had ? 2 : 1, err))
+		goto out;
+	if (had && attachment_remove(&now, err))
+		goto out_journal;
+	if (enter_state_netns(&copy, err) == 0)
+		ret = apply(&copy, find_routing_peer(&copy, &peer) == 1,
+			    cgroup_fd, err);
+out_journal:
+	journal_end(id);
+out:
+	netns_return_home(&(struct mlb_err){0});
+	close(cgroup_fd);
+out_unlock:
+	mlb_unlock();
+	return ret;
+}
+
+/* The record alone is enough: an attachment missing its link (or other
+ * pins) is removed too. */
 static int detach_one(uint64_t id, struct mlb_err *err)
 {
 	struct mlb_state state;
-	struct mlb_pins pins;
 	int ret;
 
-	if (loader_open(id, &pins, err))
+	if (loader_read_record(id, &state, err) ||
+	    journal_begin(&state, 1, err))
 		return -1;
-	ret = loader_read_state(&pins, &state, err);
-	loader_close(&pins);
-	if (ret)
-		return -1;
-	return attachment_remove(&state, err);
+	ret = attachment_remove(&state, err);
+	journal_end(id);
+	return ret;
 }
 
-int attachment_detach(const char *cgroup, bool all, struct mlb_err *err)
+/* The pinned attachment whose record names the cgroup path. */
+static bool find_record_of(const char *cgroup, uint64_t *id)
+{
+	uint64_t ids[256];
+	unsigned n = loader_list(ids, 256);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct mlb_state state;
+		struct mlb_err ignored;
+
+		if (loader_read_record(ids[i], &state, &ignored) == 0 &&
+		    !strcmp(state.cgroup_path, cgroup)) {
+			*id = ids[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+static int detach_locked(const char *cgroup, bool all, struct mlb_err *err)
 {
 	uint64_t ids[256], id;
 	char path[PATH_MAX];
+	bool had_record;
 	unsigned n;
 
-	if (preflight_privileges(err) || netns_save_home(err))
-		return -1;
 	if (all) {
 		n = loader_list(ids, 256);
 		if (n == 0) {
@@ -540,11 +605,37 @@ int attachment_detach(const char *cgroup, bool all, struct mlb_err *err)
 				return -1;
 		return 0;
 	}
-	if (attachment_cgroup_id(cgroup, &id, path, sizeof(path), err))
-		return -1;
-	if (!loader_is_attached(id)) {
-		mlb_fail(err, "nothing is attached to cgroup %s", path);
-		return ATTACHMENT_NONE;
+	if (attachment_cgroup_id(cgroup, &id, path, sizeof(path), err)) {
+		/* a removed cgroup: its record still names it */
+		if (!cgroup || !find_record_of(cgroup, &id))
+			return -1;
+		return detach_one(id, err);
 	}
-	return detach_one(id, err);
+	had_record = loader_is_attached(id);
+	if (had_record && detach_one(id, err))
+		return -1;
+	/* What an interrupted attach left, and programs of ours without a
+	 * record, are what detach was asked to remove too. */
+	int strays = audit_detach_strays(id);
+
+	if (strays > 0)
+		journal_note("detached %d mlb-bpf program%s of cgroup %s that "
+			     "had no record", strays, strays > 1 ? "s" : "",
+			     path);
+	if (had_record || strays > 0 || journal_recovered(id))
+		return 0;
+	mlb_fail(err, "nothing is attached to cgroup %s", path);
+	return ATTACHMENT_NONE;
+}
+
+int attachment_detach(const char *cgroup, bool all, struct mlb_err *err)
+{
+	int ret;
+
+	if (preflight_privileges(err) || netns_save_home(err) ||
+	    journal_lock(err))
+		return -1;
+	ret = detach_locked(cgroup, all, err);
+	mlb_unlock();
+	return ret;
 }

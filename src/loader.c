@@ -75,6 +75,11 @@ void loader_pin_dir(uint64_t cgroup_id, char *buf, size_t len)
 	snprintf(buf, len, "%s/%" PRIu64, MLB_PIN_ROOT, cgroup_id);
 }
 
+void loader_staging_dir(uint64_t cgroup_id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/new-%" PRIu64, MLB_PIN_ROOT, cgroup_id);
+}
+
 static void pin_path(const char *dir, const char *name, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s", dir, name);
@@ -366,8 +371,7 @@ int loader_attach(const struct mlb_state *state, int cgroup_fd,
 	int ret = -1;
 
 	loader_pin_dir(state->cgroup_id, dir, sizeof(dir));
-	snprintf(tmpdir, sizeof(tmpdir), "%s/new-%" PRIu64, MLB_PIN_ROOT,
-		 (uint64_t)state->cgroup_id);
+	loader_staging_dir(state->cgroup_id, tmpdir, sizeof(tmpdir));
 
 	skel = mlb_bpf__open();
 	if (!skel)
@@ -515,6 +519,22 @@ int loader_read_state(const struct mlb_pins *pins, struct mlb_state *out,
 	return 0;
 }
 
+int loader_read_record(uint64_t cgroup_id, struct mlb_state *out,
+		       struct mlb_err *err)
+{
+	struct mlb_pins pins = { .cgroup_id = cgroup_id };
+	char dir[PIN_DIR_LEN];
+	int ret;
+
+	loader_pin_dir(cgroup_id, dir, sizeof(dir));
+	pins.state = open_pin(dir, PIN_STATE, err);
+	if (pins.state < 0)
+		return -1;
+	ret = loader_read_state(&pins, out, err);
+	close(pins.state);
+	return ret;
+}
+
 int loader_read_counts(const struct mlb_pins *pins, unsigned nuplinks,
 		       uint64_t *counts, struct mlb_err *err)
 {
@@ -659,6 +679,11 @@ int loader_remove(uint64_t cgroup_id, struct mlb_err *err)
 	int ret;
 
 	loader_pin_dir(cgroup_id, dir, sizeof(dir));
+	ret = remove_pin_dir(dir);
+	if (ret)
+		return mlb_fail(err, "removing pins in %s: %s", dir,
+				strerror(-ret));
+	loader_staging_dir(cgroup_id, dir, sizeof(dir));
 	ret = remove_pin_dir(dir);
 	if (ret)
 		return mlb_fail(err, "removing pins in %s: %s", dir,

@@ -81,3 +81,20 @@ void mlb_unlock(void)
 	close(lock_fd);		/* drops the flock */
 	lock_fd = -1;
 }
+
+bool mlb_lock_outermost(void)
+{
+	return lock_depth == 1;
+}
+
+bool mlb_lock_busy(void)
+{
+	int fd = open(MLB_LOCK_PATH, O_RDONLY | O_CLOEXEC);
+	bool busy;
+
+	if (fd < 0)
+		return false;
+	busy = flock(fd, LOCK_EX | LOCK_NB) && errno == EWOULDBLOCK;
+	close(fd);		/* drops the flock if it was taken */
+	return busy;
+}

@@ -2,7 +2,8 @@
  * command, print the one error line.
  *
  * Exit status: 0 success, 1 failure, 2 bad usage or input, 3 nothing
- * attached (detach/status of a cgroup without an attachment).
+ * attached (detach/status of a cgroup without an attachment), 4 status
+ * found what it shows inconsistent (and said what to run).
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include "apply.h"
 #include "attachment.h"
 #include "config.h"
+#include "journal.h"
 #include "options.h"
 #include "preflight.h"
 #include "state.h"
@@ -24,6 +26,7 @@
 
 #define EXIT_USAGE 2
 #define EXIT_NOT_ATTACHED 3
+#define EXIT_INCONSISTENT 4
 
 static bool verbose;
 
@@ -55,7 +58,8 @@ static const char main_usage[] =
 "  -h, --help      show this help (or `mlb-bpf COMMAND --help`)\n"
 "  -V, --version   show the version\n"
 "\n"
-"Exit status: 0 success, 1 failure, 2 bad usage or input, 3 nothing attached.\n"
+"Exit status: 0 success, 1 failure, 2 bad usage or input, 3 nothing attached,\n"
+"4 status found an inconsistency (it says what to run).\n"
 "See mlb-bpf(8).\n";
 
 static const char attach_usage[] =
@@ -112,7 +116,9 @@ static const char detach_usage[] =
 "Usage: mlb-bpf detach [--cgroup PATH | --all] [--verbose]\n"
 "\n"
 "Detach the program from a cgroup and remove exactly what attach set up:\n"
-"rules, tables, the nftables table, the link and the pins.\n"
+"rules, tables, the nftables table, the link and the pins.  Also removes\n"
+"what a killed attach, apply or detach of the cgroup left, and mlb-bpf\n"
+"programs attached to it without a record.\n"
 "\n"
 "Options:\n"
 "  -c, --cgroup PATH   cgroup2 directory (default: the cgroup2 mount point)\n"
@@ -132,7 +138,12 @@ static const char status_usage[] =
 "Options:\n"
 "  -c, --cgroup PATH   only this cgroup's attachment (exit 3 if none)\n"
 "  -j, --json          machine-readable output\n"
-"  -h, --help          show this help\n";
+"  -h, --help          show this help\n"
+"\n"
+"Exit status 4, with one line per problem and the command that repairs\n"
+"it, when the pins and the kernel disagree: a record whose program is no\n"
+"longer attached (or whose cgroup is gone), an mlb-bpf program attached\n"
+"with no record, or changes left by a command that was killed.\n";
 
 static const char apply_usage[] =
 "Usage: mlb-bpf apply [-c FILE] [--check] [--verbose]\n"
@@ -194,11 +205,15 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 /* Map an operation's result to an exit status, printing its error. */
 static int finish(int ret, const struct mlb_err *err)
 {
+	/* what was repaired on the way: killed commands' leftovers */
+	journal_report(stderr, "mlb-bpf: ");
 	if (ret == 0)
 		return EXIT_SUCCESS;
 	error_line("%s", err->msg);
 	if (ret == ATTACHMENT_BAD_INPUT)
 		return EXIT_USAGE;
+	if (ret == STATUS_INCONSISTENT)
+		return EXIT_INCONSISTENT;
 	return ret == ATTACHMENT_NONE ? EXIT_NOT_ATTACHED : EXIT_FAILURE;
 }
 
@@ -683,5 +698,6 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	opterr = 0;
+	journal_set_command(cmd->name);
 	return cmd->run(argc - 1, argv + 1);
 }

@@ -2,6 +2,7 @@
  * status.h). */
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,11 +10,15 @@
 #include <unistd.h>
 
 #include "attachment.h"
+#include "audit.h"
+#include "journal.h"
 #include "json.h"
 #include "loader.h"
+#include "lock.h"
 #include "status.h"
 
 #define MAX_ATTACHMENTS 256
+#define MAX_PROBLEMS 64
 
 /* Everything shown for one attachment. */
 struct view {
@@ -23,7 +28,43 @@ struct view {
 	struct mlb_health health[MLB_MAX_UPLINKS];
 	uint64_t total;
 	bool cgroup_exists;
+	enum audit_link link;
 };
+
+/* Something status found inconsistent, and what repairs it. */
+struct problem {
+	uint64_t cgroup_id;
+	char cgroup[256];
+	char what[200];
+	char fix[300];
+};
+
+static struct problem problems[MAX_PROBLEMS];
+static unsigned nproblems;
+
+static void add_problem(uint64_t id, const char *cgroup, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void add_problem(uint64_t id, const char *cgroup, const char *fmt, ...)
+{
+	struct problem *p;
+	va_list ap;
+
+	if (nproblems >= MAX_PROBLEMS)
+		return;
+	p = &problems[nproblems++];
+	p->cgroup_id = id;
+	snprintf(p->cgroup, sizeof(p->cgroup), "%s", cgroup);
+	va_start(ap, fmt);
+	vsnprintf(p->what, sizeof(p->what), fmt, ap);
+	va_end(ap);
+	if (cgroup[0])
+		snprintf(p->fix, sizeof(p->fix), "mlb-bpf detach --cgroup %s",
+			 cgroup);
+	else
+		snprintf(p->fix, sizeof(p->fix), "mlb-bpf detach --cgroup "
+			 "PATH (the cgroup whose id is %" PRIu64 ")", id);
+}
 
 static int read_view(uint64_t id, struct view *v, struct mlb_err *err)
 {
@@ -31,8 +72,14 @@ static int read_view(uint64_t id, struct view *v, struct mlb_err *err)
 	int ret;
 
 	memset(v, 0, sizeof(*v));
-	if (loader_open(id, &pins, err))
-		return -1;
+	if (loader_open(id, &pins, err)) {
+		/* the record alone: shown, and reported below */
+		if (loader_read_record(id, &v->state, err))
+			return -1;
+		v->link = AUDIT_LINK_MISSING;
+		v->cgroup_exists = access(v->state.cgroup_path, F_OK) == 0;
+		return 0;
+	}
 	ret = loader_read_state(&pins, &v->state, err) ||
 	      loader_read_counts(&pins, v->state.nuplinks +
 				 (v->state.last_resort ==
@@ -42,6 +89,7 @@ static int read_view(uint64_t id, struct view *v, struct mlb_err *err)
 	loader_close(&pins);
 	if (ret)
 		return -1;
+	v->link = audit_record_link(id);
 	for (unsigned i = 0; i < v->state.nuplinks; i++)
 		v->total += v->counts[i];
 	v->cgroup_exists = access(v->state.cgroup_path, F_OK) == 0;
@@ -129,8 +177,12 @@ static void print_text(const struct view *v)
 	       v->cgroup_exists ? "" : " [cgroup removed]");
 	printf("  netns       %s\n",
 	       s->netns_path[0] ? s->netns_path : "(this namespace)");
-	printf("  program     id %u, link id %u", v->prog.prog_id,
-	       v->prog.link_id);
+	if (v->link == AUDIT_LINK_MISSING)
+		printf("  program     none: the link pin is missing");
+	else
+		printf("  program     id %u, link id %u%s", v->prog.prog_id,
+		       v->prog.link_id, v->link == AUDIT_LINK_DETACHED ?
+		       " (not attached to the cgroup)" : "");
 	if (v->prog.run_cnt)
 		printf(", %.0f ns per socket over %" PRIu64 " runs",
 		       (double)v->prog.run_time_ns / (double)v->prog.run_cnt,
@@ -227,6 +279,7 @@ static void print_json(struct json *j, const struct view *v)
 	json_kv_uint(j, "attached_at", s->attached_at);
 	json_kv_uint(j, "prog_id", v->prog.prog_id);
 	json_kv_uint(j, "link_id", v->prog.link_id);
+	json_kv_bool(j, "program_attached", v->link == AUDIT_LINK_OK);
 	json_kv_uint(j, "run_time_ns", v->prog.run_time_ns);
 	json_kv_uint(j, "run_cnt", v->prog.run_cnt);
 	json_kv_uint(j, "mark_base", s->mark_base);
@@ -293,6 +346,97 @@ static void print_json(struct json *j, const struct view *v)
 	json_object_end(j);
 }
 
+static void view_problems(const struct view *v)
+{
+	const struct mlb_state *s = &v->state;
+
+	if (!v->cgroup_exists)
+		add_problem(s->cgroup_id, s->cgroup_path, "the record's cgroup "
+			    "is gone");
+	else if (v->link == AUDIT_LINK_MISSING)
+		add_problem(s->cgroup_id, s->cgroup_path, "a record without "
+			    "its program: the link pin is missing");
+	else if (v->link == AUDIT_LINK_DETACHED)
+		add_problem(s->cgroup_id, s->cgroup_path, "a record without "
+			    "its program: its link is no longer attached to "
+			    "the cgroup");
+}
+
+/* Journals of dead commands, and programs of ours without a record, on
+ * cgroup_id (0: any).  Only decidable while no writer is at work: then a
+ * journal is a dead writer's and every link of ours should be pinned. */
+static void leftover_problems(uint64_t cgroup_id)
+{
+	static struct journal_entry journals[MAX_PROBLEMS];
+	struct audit_stray strays[MAX_PROBLEMS];
+	unsigned nj, ns;
+	char path[256];
+
+	if (mlb_lock_busy())
+		return;
+	nj = journal_list(journals, MAX_PROBLEMS);
+	ns = audit_strays(cgroup_id, strays, MAX_PROBLEMS);
+	if (mlb_lock_busy())
+		return;
+	for (unsigned i = 0; i < nj; i++) {
+		const struct journal_entry *j = &journals[i];
+		char file[128];
+
+		snprintf(file, sizeof(file), "%s/%" PRIu64, MLB_JOURNAL_DIR,
+			 j->cgroup_id);
+		if ((cgroup_id && j->cgroup_id != cgroup_id) ||
+		    access(file, F_OK))
+			continue;	/* or its writer finished meanwhile */
+		add_problem(j->cgroup_id, j->cgroup_path, "an interrupted %s "
+			    "(pid %ld) left changes behind; attach or apply "
+			    "again after repairing", j->command[0] ?
+			    j->command : "command", j->pid);
+	}
+	for (unsigned i = 0; i < ns; i++) {
+		audit_cgroup_path(strays[i].cgroup_id, path, sizeof(path));
+		add_problem(strays[i].cgroup_id, path, "a program without its "
+			    "record: %s (program id %u, link id %u) is "
+			    "attached but not pinned", strays[i].prog_name,
+			    strays[i].prog_id, strays[i].link_id);
+	}
+}
+
+static void print_problems_text(void)
+{
+	for (unsigned i = 0; i < nproblems; i++)
+		printf("%sproblem: cgroup %s (id %" PRIu64 "): %s\n"
+		       "  repair: %s\n", i ? "" : "\n",
+		       problems[i].cgroup[0] ? problems[i].cgroup : "?",
+		       problems[i].cgroup_id, problems[i].what,
+		       problems[i].fix);
+}
+
+static void print_problems_json(struct json *j)
+{
+	json_key(j, "problems");
+	json_array_begin(j);
+	for (unsigned i = 0; i < nproblems; i++) {
+		json_object_begin(j);
+		json_kv_string(j, "cgroup", problems[i].cgroup);
+		json_kv_uint(j, "cgroup_id", problems[i].cgroup_id);
+		json_kv_string(j, "problem", problems[i].what);
+		json_kv_string(j, "repair", problems[i].fix);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+/* The exit code: problems make it STATUS_INCONSISTENT, with one line. */
+static int verdict(struct mlb_err *err)
+{
+	if (!nproblems)
+		return 0;
+	mlb_fail(err, "%u problem%s found: cgroup %s: %s; run: %s", nproblems,
+		 nproblems > 1 ? "s" : "", problems[0].cgroup,
+		 problems[0].what, problems[0].fix);
+	return STATUS_INCONSISTENT;
+}
+
 int status_show(const char *cgroup, bool json, struct mlb_err *err)
 {
 	static struct view views[MAX_ATTACHMENTS];
@@ -305,18 +449,22 @@ int status_show(const char *cgroup, bool json, struct mlb_err *err)
 		if (attachment_cgroup_id(cgroup, &ids[0], path, sizeof(path),
 					 err))
 			return -1;
-		if (!loader_is_attached(ids[0])) {
+		n = loader_is_attached(ids[0]) ? 1 : 0;
+		leftover_problems(ids[0]);
+		if (!n && !nproblems) {
 			mlb_fail(err, "nothing is attached to cgroup %s", path);
 			return ATTACHMENT_NONE;
 		}
-		n = 1;
 	} else {
 		n = loader_list(ids, MAX_ATTACHMENTS);
+		leftover_problems(0);
 	}
 	/* Read everything first so a failure prints nothing half-done. */
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		if (read_view(ids[i], &views[i], err))
 			return -1;
+		view_problems(&views[i]);
+	}
 
 	if (json) {
 		json_init(&j, stdout);
@@ -326,8 +474,9 @@ int status_show(const char *cgroup, bool json, struct mlb_err *err)
 		for (unsigned i = 0; i < n; i++)
 			print_json(&j, &views[i]);
 		json_array_end(&j);
+		print_problems_json(&j);
 		json_object_end(&j);
-		return 0;
+		return verdict(err);
 	}
 	if (n == 0)
 		printf("nothing attached\n");
@@ -336,5 +485,6 @@ int status_show(const char *cgroup, bool json, struct mlb_err *err)
 			printf("\n");
 		print_text(&views[i]);
 	}
-	return 0;
+	print_problems_text();
+	return verdict(err);
 }

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "apply.h"
+#include "journal.h"
 #include "loader.h"
 #include "netns.h"
 #include "probe.h"
@@ -187,12 +188,21 @@ static void refresh_state(struct attachment_watch *a)
 		a->state = fresh;
 }
 
+/* Under the writers' lock, from reading the record to the flip: an
+ * `apply` changing weights at the same time either comes first (and its
+ * weights are read here) or after (and it reads the health written
+ * here); neither change is lost. */
 static void apply_weights(struct attachment_watch *a)
 {
 	struct mlb_health health[MLB_MAX_UPLINKS];
 	unsigned weights[MLB_MAX_UPLINKS + 1], live, n;
 	struct mlb_err err;
 
+	if (journal_lock(&err)) {
+		log_line("cgroup %s: %s", a->state.cgroup_path, err.msg);
+		return;
+	}
+	journal_report(stderr, "mlb-bpf watch: ");
 	refresh_state(a);
 	for (unsigned i = 0; i < a->state.nuplinks; i++)
 		health[i] = a->up[i].health;
@@ -204,6 +214,7 @@ static void apply_weights(struct attachment_watch *a)
 			 a->state.cgroup_path,
 			 a->state.last_resort == MLB_LAST_RESORT_UNREACHABLE ?
 			 "get the unreachable route" : "follow the main table");
+	mlb_unlock();
 }
 
 /* ---- link checks (events, and at every probe) -------------------------- */
@@ -483,12 +494,19 @@ static void adopt(uint64_t id)
 	a->link_id = current_link_id(id);
 	a->check_links = true;
 	/* A restarted watch carries on from the health it finds. */
+	bool down = false;
+
 	for (unsigned i = 0; i < a->state.nuplinks; i++) {
 		a->up[i].health = health[i];
 		if (health[i].state == MLB_HEALTH_UNKNOWN)
 			set_state(a, i, MLB_HEALTH_UP, "watch started");
 		a->up[i].link_ok = true;
+		down |= health[i].state == MLB_HEALTH_DOWN;
 	}
+	/* A watch killed between writing health and flipping left a down
+	 * uplink in the slot table. */
+	if (down)
+		apply_weights(a);
 	if (enter(a, &err) == 0) {
 		a->events = open_events();
 		a->reachable = true;
@@ -547,7 +565,14 @@ static int reload(const char *path, struct mlb_err *err)
 
 	if (!out)
 		return mlb_fail(err, "out of memory");
+	if (journal_lock(err)) {
+		fclose(out);
+		free(text);
+		return -1;
+	}
+	journal_report(stderr, "mlb-bpf watch: ");
 	ret = apply_file(path, false, out, err);
+	mlb_unlock();
 	fclose(out);
 	for (line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))
@@ -641,6 +666,11 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 	signal(SIGPIPE, SIG_IGN);
 	log_line("started (probe every %u ms, timeout %u ms, down after %u, "
 		 "up after %u)", d->interval_ms, d->timeout_ms, d->down, d->up);
+	/* clean up after a writer (or an earlier watch) that died */
+	if (journal_lock(err))
+		return -1;
+	journal_report(stderr, "mlb-bpf watch: ");
+	mlb_unlock();
 
 	if (d->config_path && reload(d->config_path, err))
 		return -1;

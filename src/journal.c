@@ -1,0 +1,262 @@
+/* journal.c - intent records and recovery after a dead writer (see
+ * journal.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "attachment.h"
+#include "journal.h"
+#include "loader.h"
+#include "netns.h"
+
+#define JOURNAL_MAGIC "mlbjrnl1"
+#define MAX_NOTES 64
+
+struct journal_file {
+	char magic[8];
+	__u32 state_version;
+	__u32 nrecords;
+	__s64 pid;
+	char command[16];
+	struct mlb_state records[JOURNAL_MAX_RECORDS];
+};
+
+static const char *command = "mlb-bpf";
+
+/* Lines for journal_report, and the cgroups recovery cleaned up. */
+static char notes[MAX_NOTES][384];
+static unsigned nnotes;
+static uint64_t recovered[MAX_NOTES];
+static unsigned nrecovered;
+
+void journal_set_command(const char *name)
+{
+	command = name;
+}
+
+static void journal_path(uint64_t cgroup_id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%" PRIu64, MLB_JOURNAL_DIR, cgroup_id);
+}
+
+int journal_begin(const struct mlb_state *records, unsigned n,
+		  struct mlb_err *err)
+{
+	struct journal_file *j = calloc(1, sizeof(*j));
+	char path[128], tmp[160];
+	ssize_t done;
+	int fd, e;
+
+	if (!j)
+		return mlb_fail(err, "out of memory");
+	memcpy(j->magic, JOURNAL_MAGIC, sizeof(j->magic));
+	j->state_version = MLB_STATE_VERSION;
+	j->nrecords = n < JOURNAL_MAX_RECORDS ? n : JOURNAL_MAX_RECORDS;
+	j->pid = getpid();
+	snprintf(j->command, sizeof(j->command), "%s", command);
+	for (unsigned i = 0; i < j->nrecords; i++) {
+		struct mlb_state *r = &j->records[i];
+
+		*r = records[i];
+		/* whatever it may have got as far as installing */
+		r->installed = MLB_INSTALLED_ROUTES | MLB_INSTALLED_RULES |
+			       (r->nft_table[0] ? MLB_INSTALLED_NAT : 0);
+	}
+	journal_path(records[0].cgroup_id, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s/.%" PRIu64 ".tmp", MLB_JOURNAL_DIR,
+		 (uint64_t)records[0].cgroup_id);
+	if (mkdir(MLB_JOURNAL_DIR, 0700) && errno != EEXIST) {
+		e = errno;
+		free(j);
+		return mlb_fail(err, "creating %s: %s", MLB_JOURNAL_DIR,
+				strerror(e));
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		e = errno;
+		free(j);
+		return mlb_fail(err, "writing %s: %s", tmp, strerror(e));
+	}
+	done = write(fd, j, sizeof(*j));
+	e = errno;
+	free(j);
+	if (done != (ssize_t)sizeof(*j) || close(fd) || rename(tmp, path)) {
+		if (done == (ssize_t)sizeof(*j))
+			e = errno;
+		unlink(tmp);
+		return mlb_fail(err, "writing %s: %s", path,
+				done >= 0 && done < (ssize_t)sizeof(*j) ?
+				"short write" : strerror(e));
+	}
+	return 0;
+}
+
+void journal_end(uint64_t cgroup_id)
+{
+	char path[128];
+
+	journal_path(cgroup_id, path, sizeof(path));
+	unlink(path);
+}
+
+static int read_journal(const char *path, struct journal_file *j,
+			struct mlb_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return mlb_fail(err, "reading %s: %s", path, strerror(errno));
+	n = read(fd, j, sizeof(*j));
+	close(fd);
+	if (n != (ssize_t)sizeof(*j) || memcmp(j->magic, JOURNAL_MAGIC, 8) ||
+	    j->state_version != MLB_STATE_VERSION || j->nrecords == 0 ||
+	    j->nrecords > JOURNAL_MAX_RECORDS)
+		return mlb_fail(err, "%s is not a journal of this version of "
+				"mlb-bpf; remove it once its cgroup is "
+				"detached", path);
+	return 0;
+}
+
+/* Remove everything the journal's records describe, newest first, then
+ * the journal. */
+static int recover_one(const char *path, struct mlb_err *err)
+{
+	struct journal_file *j = calloc(1, sizeof(*j));
+	uint64_t id;
+	int ret = 0;
+
+	if (!j)
+		return mlb_fail(err, "out of memory");
+	if (read_journal(path, j, err)) {
+		free(j);
+		return -1;
+	}
+	id = j->records[0].cgroup_id;
+	for (unsigned i = j->nrecords; i-- > 0 && !ret;)
+		ret = attachment_remove(&j->records[i], err);
+	if (ret == 0)
+		ret = loader_remove(id, err);
+	if (ret) {
+		mlb_fail_prefix(err, "cleaning up after an interrupted %s of "
+				"cgroup %s", j->command,
+				j->records[0].cgroup_path);
+	} else {
+		unlink(path);
+		if (nrecovered < MAX_NOTES)
+			recovered[nrecovered++] = id;
+		journal_note("removed what an interrupted %s (pid %lld) of "
+			     "cgroup %s left", j->command, (long long)j->pid,
+			     j->records[0].cgroup_path);
+	}
+	free(j);
+	return ret;
+}
+
+/* Every journal in MLB_JOURNAL_DIR; temporary files of a writer that died
+ * while writing one are only removed (nothing was changed after them). */
+static int recover(struct mlb_err *err)
+{
+	DIR *d = opendir(MLB_JOURNAL_DIR);
+	struct dirent *de;
+	char path[512];
+	int ret = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && !ret) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", MLB_JOURNAL_DIR,
+			 de->d_name);
+		if (de->d_name[0] == '.')
+			unlink(path);
+		else
+			ret = recover_one(path, err);
+	}
+	closedir(d);
+	netns_return_home(&(struct mlb_err){0});
+	return ret;
+}
+
+int journal_lock(struct mlb_err *err)
+{
+	if (mlb_lock(err))
+		return -1;
+	if (!mlb_lock_outermost())
+		return 0;
+	if (netns_save_home(err) || recover(err)) {
+		mlb_unlock();
+		return -1;
+	}
+	return 0;
+}
+
+bool journal_recovered(uint64_t cgroup_id)
+{
+	for (unsigned i = 0; i < nrecovered; i++)
+		if (recovered[i] == cgroup_id)
+			return true;
+	return false;
+}
+
+void journal_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (nnotes >= MAX_NOTES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(notes[nnotes++], sizeof(notes[0]), fmt, ap);
+	va_end(ap);
+}
+
+void journal_report(FILE *out, const char *prefix)
+{
+	for (unsigned i = 0; i < nnotes; i++)
+		fprintf(out, "%s%s\n", prefix, notes[i]);
+	nnotes = 0;
+}
+
+unsigned journal_list(struct journal_entry *out, unsigned max)
+{
+	DIR *d = opendir(MLB_JOURNAL_DIR);
+	struct journal_file *j = calloc(1, sizeof(*j));
+	char path[512];
+	struct dirent *de;
+	unsigned n = 0;
+
+	if (!d || !j) {
+		if (d)
+			closedir(d);
+		free(j);
+		return 0;
+	}
+	while ((de = readdir(d)) && n < max) {
+		struct mlb_err ignored;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", MLB_JOURNAL_DIR,
+			 de->d_name);
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].cgroup_id = strtoull(de->d_name, NULL, 10);
+		if (read_journal(path, j, &ignored) == 0) {
+			snprintf(out[n].cgroup_path, sizeof(out[n].cgroup_path),
+				 "%s", j->records[0].cgroup_path);
+			snprintf(out[n].command, sizeof(out[n].command), "%s",
+				 j->command);
+			out[n].pid = (long)j->pid;
+		}
+		n++;
+	}
+	closedir(d);
+	free(j);
+	return n;
+}
