@@ -33,7 +33,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
 
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -Iinclude -I$(BUILD) $(PKG_CFLAGS) \
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -Iinclude -I$(BUILD) $(PKG_CFLAGS) \
 	     -DMLB_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	      -Ivmlinux/$(ARCH) -Iinclude
@@ -74,7 +74,7 @@ $(BUILD)/obj/%.o: src/%.c $(SKEL) | $(BUILD)/obj
 
 $(BIN): $(BUILD)/obj/main.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
 
 $(BUILD)/mlb-bpf.8: man/mlb-bpf.8.in | $(BUILD)
 	$(call msg,MAN,$@)
