@@ -70,7 +70,8 @@ check_eq "the configuration is its conffile" "/etc/mlb-bpf/mlb-bpf.conf" \
 	"$(dpkg-deb -I "$DEB" conffiles 2>&1)"
 check_eq "the units run /usr/sbin/mlb-bpf" "/usr/sbin/mlb-bpf" \
 	"$(dpkg-deb --fsys-tarfile "$DEB" |
-		tar -x -O ${UNITS//lib/./lib} |
+		tar -x -O ./lib/systemd/system/mlb-bpf.service \
+			./lib/systemd/system/mlb-bpf-watch.service |
 		sed -n 's/^Exec[A-Za-z]*=\([^ ]*mlb-bpf\).*/\1/p' | sort -u)"
 
 # dpkg CMD...: dpkg, waiting (bounded) while another dpkg or apt holds
