@@ -6,11 +6,21 @@
 #   make bench      compare with no balancing, iptables, nftables and ECMP
 #                   (BENCH_ARGS="--rounds 9 --duration 3" for a longer run)
 #   make deps       install the Debian packages mlb-bpf needs
-#   make install    install binary and man page under $(PREFIX)
+#   make install    install binary, man page, systemd units and bash
+#                   completion under $(PREFIX) (DESTDIR for staging)
+#   make uninstall  remove what make install installed
 #   make V=1        show full commands
 
 BUILD    ?= build
 PREFIX   ?= /usr/local
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+# bash-completion's own directory, moved under $(PREFIX) (its .pc file
+# names /usr/share whatever the prefix).
+BASHCOMPDIR ?= $(or $(shell pkg-config --define-variable=datadir=$(PREFIX)/share \
+		--variable=completionsdir bash-completion 2>/dev/null), \
+		$(PREFIX)/share/bash-completion/completions)
 ARCH     ?= x86
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
@@ -23,7 +33,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
 
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -Iinclude -I$(BUILD) $(PKG_CFLAGS) \
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -Iinclude -I$(BUILD) $(PKG_CFLAGS) \
 	     -DMLB_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	      -Ivmlinux/$(ARCH) -Iinclude
@@ -41,11 +51,13 @@ LIB_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 SKEL     := $(BUILD)/mlb.skel.h
 BIN      := $(BUILD)/mlb-bpf
+UNITS    := $(BUILD)/systemd/mlb-bpf.service $(BUILD)/systemd/mlb-bpf-watch.service
 
-.PHONY: all test demo bench deps install uninstall clean check-deps
-all: $(BIN) $(BUILD)/mlb-bpf.8
+.PHONY: all units test demo bench deps install uninstall clean check-deps FORCE
+all: $(BIN) $(BUILD)/mlb-bpf.8 units
+units: $(UNITS)
 
-$(BUILD) $(BUILD)/obj $(BUILD)/tests:
+$(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/systemd:
 	$(Q)mkdir -p $@
 
 $(BUILD)/mlb.bpf.o: bpf/mlb.bpf.c include/mlb.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
@@ -62,11 +74,20 @@ $(BUILD)/obj/%.o: src/%.c $(SKEL) | $(BUILD)/obj
 
 $(BIN): $(BUILD)/obj/main.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(PKG_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
 
 $(BUILD)/mlb-bpf.8: man/mlb-bpf.8.in | $(BUILD)
 	$(call msg,MAN,$@)
 	$(Q)sed 's/@VERSION@/$(VERSION)/g' $< > $@
+
+# The units name the binary by its installed path; the file below changes
+# when SBINDIR does, so `make install PREFIX=...` remakes them.
+$(BUILD)/systemd/sbindir: FORCE | $(BUILD)/systemd
+	$(Q)echo '$(SBINDIR)' | cmp -s - $@ || echo '$(SBINDIR)' > $@
+
+$(BUILD)/systemd/%.service: systemd/%.service.in $(BUILD)/systemd/sbindir
+	$(call msg,GEN,$@)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
 
 -include $(wildcard $(BUILD)/obj/*.d)
 
@@ -89,17 +110,19 @@ demo: check-deps
 	$(Q)scripts/demo.sh $(BUILD)/mlb-bpf $(BUILD)/crr
 
 install: all
-	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/mlb-bpf
-	install -D -m 0644 $(BUILD)/mlb-bpf.8 $(DESTDIR)$(PREFIX)/share/man/man8/mlb-bpf.8
-	install -D -m 0644 systemd/mlb-bpf-watch.service \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system/mlb-bpf-watch.service
-	install -D -m 0644 systemd/mlb-bpf.service \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system/mlb-bpf.service
+	install -D -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/mlb-bpf
+	install -D -m 0644 $(BUILD)/mlb-bpf.8 $(DESTDIR)$(MANDIR)/man8/mlb-bpf.8
+	install -D -m 0644 $(BUILD)/systemd/mlb-bpf-watch.service \
+		$(DESTDIR)$(UNITDIR)/mlb-bpf-watch.service
+	install -D -m 0644 $(BUILD)/systemd/mlb-bpf.service \
+		$(DESTDIR)$(UNITDIR)/mlb-bpf.service
+	install -D -m 0644 completion/mlb-bpf $(DESTDIR)$(BASHCOMPDIR)/mlb-bpf
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/mlb-bpf $(DESTDIR)$(PREFIX)/share/man/man8/mlb-bpf.8 \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system/mlb-bpf-watch.service \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system/mlb-bpf.service
+	rm -f $(DESTDIR)$(SBINDIR)/mlb-bpf $(DESTDIR)$(MANDIR)/man8/mlb-bpf.8 \
+		$(DESTDIR)$(UNITDIR)/mlb-bpf-watch.service \
+		$(DESTDIR)$(UNITDIR)/mlb-bpf.service \
+		$(DESTDIR)$(BASHCOMPDIR)/mlb-bpf
 
 clean:
 	rm -rf $(BUILD)

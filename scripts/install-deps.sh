@@ -1,12 +1,14 @@
 #!/bin/sh
-# install-deps.sh - install the Debian packages mlb-bpf builds, tests and
-# benchmarks with.  With --if-missing, do nothing when all are present.
+# install-deps.sh - install the Debian packages mlb-bpf builds, tests,
+# packages and benchmarks with.  With --if-missing, do nothing when all
+# are present.
 set -eu
 
 PACKAGES="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev
 bpftool libnl-3-dev libnl-route-3-dev libnftables-dev libinih-dev
 libcmocka-dev libclang-rt-14-dev iproute2 nftables iptables iperf3
-gnuplot-nox jq util-linux procps strace"
+gnuplot-nox jq util-linux procps strace bash-completion systemd debhelper
+dpkg-dev lintian"
 
 missing=""
 for p in $PACKAGES; do
