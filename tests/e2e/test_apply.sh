@@ -201,7 +201,7 @@ wait_log() {
 	return 1
 }
 check "watch --config applies the file at start" wait_log "$CONF: unchanged $USERS"
-check "and watches the three policies" sh -c "sleep 1.5; [ \$(grep -c 'watching cgroup' '$WORK/watch.log') -eq 3 ]"
+check "and watches the three policies" sh -c "sleep 1.5; [ \$(grep -c 'watching cgroup $CG[/ ]' '$WORK/watch.log') -eq 3 ]"
 weights() {
 	"$MLB" status --cgroup "$USERS" --json | jq -r '[.attachments[0].uplinks[].weight] | join(":")'
 }
