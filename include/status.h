@@ -1,5 +1,6 @@
-/* status.h - what is attached where, read from the pins only (works with
- * no daemon running): text for people, --json for scripts.
+/* status.h - what is attached where, read from the pins and checked
+ * against the kernel's routing (works with no daemon running): text for
+ * people, --json for scripts.
  */
 #ifndef MLB_STATUS_H
 #define MLB_STATUS_H
@@ -8,8 +9,10 @@
 
 #include "error.h"
 
-/* Show the attachment of one cgroup, or all (cgroup NULL).  Returns
- * ATTACHMENT_NONE (attachment.h) when a named cgroup has none. */
+/* Show the attachment of one cgroup, or all (cgroup NULL), with each
+ * one's routing compared with what the kernel holds.  Returns
+ * ATTACHMENT_NONE (attachment.h) when a named cgroup has none, and
+ * MLB_INCONSISTENT (repair.h) when some routing is damaged. */
 int status_show(const char *cgroup, bool json, struct mlb_err *err);
 
 #endif

@@ -24,6 +24,9 @@ struct watch_defaults {
 	/* --config FILE: applied at start and again on every SIGHUP
 	 * (NULL: SIGHUP only looks for new attachments). */
 	const char *config_path;
+	/* --cgroup PATH: only attachments of this cgroup and those below
+	 * it (NULL: every one). */
+	const char *cgroup_path;
 };
 
 void watch_default_settings(struct watch_defaults *d);

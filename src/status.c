@@ -11,6 +11,7 @@
 #include "attachment.h"
 #include "json.h"
 #include "loader.h"
+#include "repair.h"
 #include "status.h"
 
 #define MAX_ATTACHMENTS 256
@@ -23,6 +24,10 @@ struct view {
 	struct mlb_health health[MLB_MAX_UPLINKS];
 	uint64_t total;
 	bool cgroup_exists;
+	/* The kernel's routing compared with the record. */
+	bool checked;
+	struct route_check check;
+	char check_error[sizeof(((struct mlb_err *)0)->msg)];
 };
 
 static int read_view(uint64_t id, struct view *v, struct mlb_err *err)
@@ -45,7 +50,43 @@ static int read_view(uint64_t id, struct view *v, struct mlb_err *err)
 	for (unsigned i = 0; i < v->state.nuplinks; i++)
 		v->total += v->counts[i];
 	v->cgroup_exists = access(v->state.cgroup_path, F_OK) == 0;
+	if (repair_check(&v->state, &v->check, err) < 0)
+		snprintf(v->check_error, sizeof(v->check_error), "%s",
+			 err->msg);
+	else
+		v->checked = true;
 	return 0;
+}
+
+static bool damaged(const struct view *v)
+{
+	return v->checked && !route_complete(&v->state, &v->check);
+}
+
+/* The routing check: one line when complete, else one per damaged part
+ * and what to run. */
+static void print_routing(const struct view *v)
+{
+	const struct mlb_state *s = &v->state;
+
+	if (!v->checked) {
+		printf("  routing     not checked: %s\n", v->check_error);
+		return;
+	}
+	if (!damaged(v)) {
+		printf("  routing     complete (tables and rules as recorded)\n");
+		return;
+	}
+	printf("  routing     DAMAGED: the kernel does not hold what the "
+	       "record says\n");
+	for (unsigned i = 0; i < s->nuplinks; i++)
+		if (!route_uplink_complete(&v->check, i, AF_UNSPEC))
+			printf("    uplink %s, table %u: %s\n",
+			       s->uplinks[i].ifname, s->uplinks[i].table,
+			       v->check.up[i].problem);
+	if (v->check.shared.missing[0] || v->check.shared.missing[1])
+		printf("    rules: %s\n", v->check.shared.problem);
+	printf("    %s\n", REPAIR_HINT);
 }
 
 static const char *health_word(__u32 state)
@@ -211,6 +252,7 @@ static void print_text(const struct view *v)
 		       health_word(h->state), since,
 		       h->reason[0] ? h->reason : "-", probe);
 	}
+	print_routing(v);
 }
 
 static void print_json(struct json *j, const struct view *v)
@@ -243,6 +285,17 @@ static void print_json(struct json *j, const struct view *v)
 		json_kv_uint(j, "unreachable_sockets", v->counts[s->nuplinks]);
 	json_kv_uint(j, "sockets", v->total);
 	json_kv_uint(j, "sticky_seconds", s->sticky_seconds);
+	json_key(j, "routing");
+	json_object_begin(j);
+	json_kv_bool(j, "checked", v->checked);
+	if (v->checked) {
+		json_kv_bool(j, "complete", !damaged(v));
+		json_kv_string(j, "rules_problem", v->check.shared.problem);
+		json_kv_string(j, "hint", damaged(v) ? REPAIR_HINT : "");
+	} else {
+		json_kv_string(j, "error", v->check_error);
+	}
+	json_object_end(j);
 	json_key(j, "destinations");
 	json_array_begin(j);
 	for (unsigned d = 0; d < s->ndests; d++) {
@@ -287,6 +340,18 @@ static void print_json(struct json *j, const struct view *v)
 		json_kv_uint(j, "rtt_us", v->health[i].rtt_us);
 		json_kv_uint(j, "failures_in_a_row", v->health[i].fails);
 		json_object_end(j);
+		if (v->checked) {
+			const struct route_uplink_check *c = &v->check.up[i];
+
+			json_key(j, "routing");
+			json_object_begin(j);
+			json_kv_bool(j, "complete", route_uplink_complete(
+					     &v->check, i, AF_UNSPEC));
+			json_kv_uint(j, "missing", c->missing[0] +
+				     c->missing[1]);
+			json_kv_string(j, "problem", c->problem);
+			json_object_end(j);
+		}
 		json_object_end(j);
 	}
 	json_array_end(j);
@@ -299,6 +364,7 @@ int status_show(const char *cgroup, bool json, struct mlb_err *err)
 	uint64_t ids[MAX_ATTACHMENTS];
 	char path[PATH_MAX];
 	unsigned n = 0;
+	bool broken = false;
 	struct json j;
 
 	if (cgroup) {
@@ -318,6 +384,8 @@ int status_show(const char *cgroup, bool json, struct mlb_err *err)
 		if (read_view(ids[i], &views[i], err))
 			return -1;
 
+	for (unsigned i = 0; i < n; i++)
+		broken |= damaged(&views[i]);
 	if (json) {
 		json_init(&j, stdout);
 		json_object_begin(&j);
@@ -327,7 +395,7 @@ int status_show(const char *cgroup, bool json, struct mlb_err *err)
 			print_json(&j, &views[i]);
 		json_array_end(&j);
 		json_object_end(&j);
-		return 0;
+		return broken ? MLB_INCONSISTENT : 0;
 	}
 	if (n == 0)
 		printf("nothing attached\n");
@@ -336,5 +404,5 @@ int status_show(const char *cgroup, bool json, struct mlb_err *err)
 			printf("\n");
 		print_text(&views[i]);
 	}
-	return 0;
+	return broken ? MLB_INCONSISTENT : 0;
 }
