@@ -12,6 +12,7 @@
 #include "attachment.h"
 #include "cgroup.h"
 #include "loader.h"
+#include "lock.h"
 #include "nat.h"
 #include "netns.h"
 #include "preflight.h"
@@ -481,6 +482,11 @@ int attachment_attach(const struct attach_request *req, struct mlb_err *err)
 	if (state.masquerade)
 		nat_table_name(id, state.nft_table, sizeof(state.nft_table));
 
+	/* watch must not repair what is being replaced */
+	if (mlb_lock(err)) {
+		close(cgroup_fd);
+		return -1;
+	}
 	if (loader_ensure_bpffs(err))
 		goto out;
 	had_old = attachment_read(id, &old, err);
@@ -503,6 +509,7 @@ int attachment_attach(const struct attach_request *req, struct mlb_err *err)
 	ret = 0;
 out:
 	netns_return_home(&(struct mlb_err){0});
+	mlb_unlock();
 	close(cgroup_fd);
 	return ret;
 }
@@ -513,13 +520,19 @@ static int detach_one(uint64_t id, struct mlb_err *err)
 	struct mlb_pins pins;
 	int ret;
 
-	if (loader_open(id, &pins, err))
+	/* watch must not repair what is being removed */
+	if (mlb_lock(err))
 		return -1;
+	if (loader_open(id, &pins, err)) {
+		mlb_unlock();
+		return -1;
+	}
 	ret = loader_read_state(&pins, &state, err);
 	loader_close(&pins);
-	if (ret)
-		return -1;
-	return attachment_remove(&state, err);
+	if (ret == 0)
+		ret = attachment_remove(&state, err);
+	mlb_unlock();
+	return ret ? -1 : 0;
 }
 
 int attachment_detach(const char *cgroup, bool all, struct mlb_err *err)

@@ -277,6 +277,8 @@ static bool check_links(struct attachment_watch *a, struct mlb_state *next)
 	return changed;
 }
 
+static uint32_t current_link_id(uint64_t id);
+
 /* The watched attachment that repairs the routing a shares with others
  * (see attachment_same_routing): the first one of them, so two never
  * fight over one table. */
@@ -349,21 +351,33 @@ static void log_repairs(struct attachment_watch *a, const char *who,
 static void repair_routing(struct attachment_watch *a, struct mlb_state *next)
 {
 	static char shared_logged[192];
+	static struct mlb_state found, record;
 	struct attachment_watch *leader = routing_leader(a);
 	struct route_check check;
 	struct mlb_err err;
 	char who[IF_NAMESIZE + 8];
 
+	found = leader == a ? *next : leader->state;
 	if (mlb_lock(&err)) {
 		log_line("%s", err.msg);
 		return;
 	}
+	/* Detached or replaced meanwhile: its routing is not ours to put
+	 * back (the next rescan lets it go).  The record may have changed
+	 * (apply): only the uplinks' routing is taken from next. */
+	if (!loader_is_attached(a->id) || current_link_id(a->id) != a->link_id ||
+	    loader_read_state(&a->pins, &record, &err) ||
+	    record.nuplinks != next->nuplinks) {
+		mlb_unlock();
+		return;
+	}
+	*next = record;
 	/* A policy riding on another's routing takes what that one found. */
-	for (unsigned j = 0; leader != a && j < next->nuplinks; j++) {
-		const struct mlb_state_uplink *l = &leader->state.uplinks[j];
+	for (unsigned j = 0; j < next->nuplinks && j < found.nuplinks; j++) {
+		const struct mlb_state_uplink *l = &found.uplinks[j];
 		struct mlb_state_uplink *u = &next->uplinks[j];
 
-		if (j >= leader->state.nuplinks || strcmp(l->ifname, u->ifname))
+		if (strcmp(l->ifname, u->ifname))
 			continue;
 		u->ifindex = l->ifindex;
 		u->addr = l->addr;
@@ -372,8 +386,10 @@ static void repair_routing(struct attachment_watch *a, struct mlb_state *next)
 		memcpy(u->addr6, l->addr6, sizeof(u->addr6));
 		u->prefixlen6 = l->prefixlen6;
 		memcpy(u->gateway6, l->gateway6, sizeof(u->gateway6));
-		a->up[j].routing_ok = leader->up[j].routing_ok;
+		if (leader != a)
+			a->up[j].routing_ok = leader->up[j].routing_ok;
 	}
+	a->state = record;
 	if (memcmp(next, &a->state, sizeof(*next))) {
 		log_moves(a, next);
 		a->state = *next;

@@ -87,8 +87,8 @@ back() {
 # Our objects: rules and routes of protocol 77, both families.
 ours() {
 	{
-		ip -n "$CLI" rule show; ip -n "$CLI" -6 rule show
-		ip -n "$CLI" route show table all
+		ip -n "$CLI" -4 rule show; ip -n "$CLI" -6 rule show
+		ip -n "$CLI" -4 route show table all
 		ip -n "$CLI" -6 route show table all
 	} | grep 'proto 77' | sort
 }
