@@ -9,6 +9,7 @@
 #define MLB_REPAIR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
 
@@ -33,6 +34,21 @@ int repair_check(const struct mlb_state *state, struct route_check *out,
  * Returns MLB_INCONSISTENT when something could not be put back (a link
  * still down), ATTACHMENT_NONE when cgroup has no attachment. */
 int repair_run(const char *cgroup, FILE *out, struct mlb_err *err);
+
+/* Under the writers' lock: read the attachment's record into before and
+ * write it back as after, with each uplink's routing (interface index,
+ * addresses, gateways) taken from found (uplinks matched by name; the
+ * rest of the record, which apply may have changed, stays). */
+struct mlb_pins;
+int repair_record(const struct mlb_pins *pins, const struct mlb_state *found,
+		  struct mlb_state *before, struct mlb_state *after,
+		  struct mlb_err *err);
+
+/* What changed of an uplink's routing from u to n, as "now ADDR/LEN via
+ * GW" (per family) and "interface index N (was M)"; false if nothing. */
+bool repair_describe_move(const struct mlb_state_uplink *u,
+			  const struct mlb_state_uplink *n, char *buf,
+			  size_t len);
 
 /* The hint shown with damaged routing. */
 #define REPAIR_HINT "run `mlb-bpf repair` once, or keep `mlb-bpf watch` " \

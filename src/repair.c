@@ -30,31 +30,83 @@ int repair_check(const struct mlb_state *state, struct route_check *out,
 	return ret;
 }
 
-/* Each uplink's interface as the kernel has it now, into next. */
-static void follow_links(struct mlb_state *next, FILE *out)
+bool repair_describe_move(const struct mlb_state_uplink *u,
+			  const struct mlb_state_uplink *n, char *buf,
+			  size_t len)
 {
 	char addr[INET6_ADDRSTRLEN], gw[INET6_ADDRSTRLEN];
+	size_t used = 0;
+
+	buf[0] = 0;
+	if (n->addr != u->addr || n->prefixlen != u->prefixlen ||
+	    n->gateway != u->gateway)
+		used += (size_t)snprintf(buf, len, "now %s/%u via %s",
+			inet_ntop(AF_INET, &n->addr, addr, sizeof(addr)),
+			n->prefixlen,
+			inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw)));
+	if (used < len && (memcmp(n->addr6, u->addr6, sizeof(n->addr6)) ||
+			   n->prefixlen6 != u->prefixlen6 ||
+			   memcmp(n->gateway6, u->gateway6, sizeof(n->gateway6))))
+		used += (size_t)snprintf(buf + used, len - used,
+			"%snow %s/%u via %s", used ? ", " : "",
+			inet_ntop(AF_INET6, n->addr6, addr, sizeof(addr)),
+			n->prefixlen6, mlb_addr_is_none(n->gateway6) ? "none" :
+			inet_ntop(AF_INET6, n->gateway6, gw, sizeof(gw)));
+	if (used < len && n->ifindex != u->ifindex)
+		used += (size_t)snprintf(buf + used, len - used,
+			"%sinterface index %u (was %u)", used ? ", " : "",
+			n->ifindex, u->ifindex);
+	return buf[0] != 0;
+}
+
+int repair_record(const struct mlb_pins *pins, const struct mlb_state *found,
+		  struct mlb_state *before, struct mlb_state *after,
+		  struct mlb_err *err)
+{
+	if (loader_read_state(pins, before, err))
+		return -1;
+	if (before->nuplinks != found->nuplinks)
+		return mlb_fail(err, "cgroup %s: its record changed",
+				before->cgroup_path);
+	*after = *before;
+	for (unsigned j = 0; j < after->nuplinks; j++) {
+		const struct mlb_state_uplink *f = &found->uplinks[j];
+		struct mlb_state_uplink *u = &after->uplinks[j];
+
+		if (strcmp(f->ifname, u->ifname))
+			continue;
+		u->ifindex = f->ifindex;
+		u->addr = f->addr;
+		u->prefixlen = f->prefixlen;
+		u->gateway = f->gateway;
+		memcpy(u->addr6, f->addr6, sizeof(u->addr6));
+		u->prefixlen6 = f->prefixlen6;
+		memcpy(u->gateway6, f->gateway6, sizeof(u->gateway6));
+	}
+	if (memcmp(after, before, sizeof(*after)) &&
+	    loader_write_state(pins, after, err))
+		return -1;
+	return 0;
+}
+
+/* Each uplink's interface as the kernel has it now, into next. */
+static void follow_links(const struct mlb_state *state,
+			 struct mlb_state *next, FILE *out)
+{
+	char moved[256];
 
 	for (unsigned i = 0; i < next->nuplinks; i++) {
 		struct mlb_state_uplink *u = &next->uplinks[i];
-		struct mlb_state_uplink before = *u;
 		struct mlb_link_info link;
 		struct mlb_err ignored;
 
 		if (route_lookup_link(u->ifname, &link, &ignored))
 			continue;
 		route_follow_link(u, &link);
-		if (!memcmp(&before, u, sizeof(before)))
-			continue;
-		fprintf(out, "cgroup %s uplink %s: record follows the link: "
-			"index %u, %s via %s\n", next->cgroup_path, u->ifname,
-			u->ifindex,
-			u->addr ? inet_ntop(AF_INET, &u->addr, addr,
-					    sizeof(addr)) :
-			inet_ntop(AF_INET6, u->addr6, addr, sizeof(addr)),
-			u->addr ? inet_ntop(AF_INET, &u->gateway, gw,
-					    sizeof(gw)) :
-			inet_ntop(AF_INET6, u->gateway6, gw, sizeof(gw)));
+		if (repair_describe_move(&state->uplinks[i], u, moved,
+					 sizeof(moved)))
+			fprintf(out, "cgroup %s uplink %s: %s\n",
+				next->cgroup_path, u->ifname, moved);
 	}
 }
 
@@ -83,7 +135,7 @@ static bool report_part(FILE *out, const struct mlb_state *state,
 static int repair_one(uint64_t id, FILE *out, bool *incomplete,
 		      struct mlb_err *err)
 {
-	static struct mlb_state state, next;
+	static struct mlb_state state, found, next;
 	struct route_check check;
 	struct mlb_pins pins;
 	struct mlb_err ignored;
@@ -105,10 +157,9 @@ static int repair_one(uint64_t id, FILE *out, bool *incomplete,
 		ret = 0;
 		goto out;
 	}
-	next = state;
-	follow_links(&next, out);
-	if (memcmp(&next, &state, sizeof(next)) &&
-	    loader_write_state(&pins, &next, err))
+	found = state;
+	follow_links(&state, &found, out);
+	if (repair_record(&pins, &found, &state, &next, err))
 		goto out;
 	if (route_reconcile(&next, true, &check, err))
 		goto out;

@@ -21,6 +21,7 @@
 #include "lock.h"
 #include "netns.h"
 #include "probe.h"
+#include "repair.h"
 #include "route.h"
 #include "slots.h"
 #include "watch.h"
@@ -295,35 +296,20 @@ static struct attachment_watch *routing_leader(struct attachment_watch *a)
 	return a;
 }
 
-/* The uplink's gateway or address changed (DHCP): say so. */
+/* The uplink's gateway, address or index changed (DHCP, a re-created
+ * interface): say so. */
 static void log_moves(const struct attachment_watch *a,
 		      const struct mlb_state *next)
 {
-	char gw[INET6_ADDRSTRLEN], addr[INET6_ADDRSTRLEN];
+	char moved[256];
 
-	for (unsigned i = 0; i < a->state.nuplinks; i++) {
-		const struct mlb_state_uplink *u = &a->state.uplinks[i];
-		const struct mlb_state_uplink *n = &next->uplinks[i];
-
-		if (n->addr != u->addr || n->prefixlen != u->prefixlen ||
-		    n->gateway != u->gateway)
-			log_line("cgroup %s uplink %s: now %s/%u via %s",
-				 a->state.cgroup_path, u->ifname,
-				 inet_ntop(AF_INET, &n->addr, addr,
-					   sizeof(addr)), n->prefixlen,
-				 inet_ntop(AF_INET, &n->gateway, gw,
-					   sizeof(gw)));
-		if (memcmp(n->addr6, u->addr6, sizeof(n->addr6)) ||
-		    n->prefixlen6 != u->prefixlen6 ||
-		    memcmp(n->gateway6, u->gateway6, sizeof(n->gateway6)))
-			log_line("cgroup %s uplink %s: now %s/%u via %s",
-				 a->state.cgroup_path, u->ifname,
-				 inet_ntop(AF_INET6, n->addr6, addr,
-					   sizeof(addr)), n->prefixlen6,
-				 mlb_addr_is_none(n->gateway6) ? "none" :
-				 inet_ntop(AF_INET6, n->gateway6, gw,
-					   sizeof(gw)));
-	}
+	for (unsigned i = 0; i < a->state.nuplinks; i++)
+		if (repair_describe_move(&a->state.uplinks[i],
+					 &next->uplinks[i], moved,
+					 sizeof(moved)))
+			log_line("cgroup %s uplink %s: %s",
+				 a->state.cgroup_path, uplink_name(a, i),
+				 moved);
 }
 
 /* One line per repaired part, and one per failure to repair while its
@@ -363,39 +349,18 @@ static void repair_routing(struct attachment_watch *a, struct mlb_state *next)
 		return;
 	}
 	/* Detached or replaced meanwhile: its routing is not ours to put
-	 * back (the next rescan lets it go).  The record may have changed
-	 * (apply): only the uplinks' routing is taken from next. */
+	 * back (the next rescan lets it go).  A policy riding on another's
+	 * routing takes what that one found. */
 	if (!loader_is_attached(a->id) || current_link_id(a->id) != a->link_id ||
-	    loader_read_state(&a->pins, &record, &err) ||
-	    record.nuplinks != next->nuplinks) {
+	    repair_record(&a->pins, &found, &record, next, &err)) {
 		mlb_unlock();
 		return;
 	}
-	*next = record;
-	/* A policy riding on another's routing takes what that one found. */
-	for (unsigned j = 0; j < next->nuplinks && j < found.nuplinks; j++) {
-		const struct mlb_state_uplink *l = &found.uplinks[j];
-		struct mlb_state_uplink *u = &next->uplinks[j];
-
-		if (strcmp(l->ifname, u->ifname))
-			continue;
-		u->ifindex = l->ifindex;
-		u->addr = l->addr;
-		u->prefixlen = l->prefixlen;
-		u->gateway = l->gateway;
-		memcpy(u->addr6, l->addr6, sizeof(u->addr6));
-		u->prefixlen6 = l->prefixlen6;
-		memcpy(u->gateway6, l->gateway6, sizeof(u->gateway6));
-		if (leader != a)
-			a->up[j].routing_ok = leader->up[j].routing_ok;
-	}
+	for (unsigned j = 0; leader != a && j < a->state.nuplinks; j++)
+		a->up[j].routing_ok = leader->up[j].routing_ok;
 	a->state = record;
-	if (memcmp(next, &a->state, sizeof(*next))) {
-		log_moves(a, next);
-		a->state = *next;
-		if (loader_write_state(&a->pins, &a->state, &err))
-			log_line("%s", err.msg);
-	}
+	log_moves(a, next);
+	a->state = *next;
 	if (leader != a) {
 		mlb_unlock();
 		return;
