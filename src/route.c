@@ -499,8 +499,9 @@ int route_check_free(const struct mlb_state *state, struct mlb_err *err)
 
 /* ---- what an attachment installs ---------------------------------------
  *
- * Install and remove work from one list of objects built from the state,
- * so remove deletes exactly what install added, in reverse order.  Each
+ * Install and route_reconcile work from one list of objects built from
+ * the state (route_internal.h); a failed install deletes what it added, in
+ * reverse order.  Each
  * family is planned on its own: an uplink's IPv4 objects exist only if it
  * has an IPv4 address, its IPv6 objects only if it has an IPv6 one, and a
  * family no uplink carries gets no rules at all (its sockets follow the
