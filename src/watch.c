@@ -723,7 +723,9 @@ static void wait_for_work(uint64_t now)
 	}
 	poll(fds, n, wake > now ? (int)((wake - now + 999) / 1000) : 0);
 	for (nfds_t k = 0; k < n; k++)
-		if (owner[k] && (fds[k].revents & POLLIN)) {
+		/* POLLERR too: an overrun (ENOBUFS in a storm of events)
+		 * means events were lost, so look at everything. */
+		if (owner[k] && (fds[k].revents & (POLLIN | POLLERR))) {
 			drain(fds[k].fd);
 			owner[k]->check_links = true;
 		}
