@@ -273,6 +273,7 @@ static bool check_links(struct attachment_watch *a, struct mlb_state *next)
 		} else if (!why && !was_ok) {
 			cancel_round(w);
 			w->next_probe_us = 0;
+			w->health.fails = 0;
 		}
 	}
 	return changed;
@@ -458,6 +459,10 @@ static bool end_round(struct attachment_watch *a, unsigned i)
 	} else {
 		h->fails++;
 		h->successes = 0;
+		/* Its link is back but its probes keep failing: from now on
+		 * a probe failure, which needs `up` answers. */
+		if (w->link_ok && h->fails >= down)
+			w->down_by_link = false;
 	}
 	if (h->state != MLB_HEALTH_DOWN && h->fails >= down) {
 		snprintf(why, sizeof(why), "%u probes failed", h->fails);
