@@ -16,11 +16,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include "route.h"
 #include "route_internal.h"
 
 #include <linux/fib_rules.h>
+#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <netlink/attr.h>
 #include <netlink/errno.h>
@@ -160,17 +162,13 @@ static int raw_message(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-int conn_dump_raw(struct nlconn *c, int type, int family, raw_fn fn,
-		  void *arg)
+/* Receive the answer to a dump request, each message to fn. */
+static int recv_raw(struct nlconn *c, raw_fn fn, void *arg)
 {
 	struct raw_ctx r = { .fn = fn, .arg = arg };
 	struct nl_cb *sock_cb, *cb;
 	int ret;
 
-	c->kerr = 0;
-	ret = nl_rtgen_request(c->sk, type, family, NLM_F_DUMP);
-	if (ret < 0)
-		return conn_result(c, ret);
 	sock_cb = nl_socket_get_cb(c->sk);
 	cb = nl_cb_clone(sock_cb);
 	nl_cb_put(sock_cb);
@@ -180,6 +178,46 @@ int conn_dump_raw(struct nlconn *c, int type, int family, raw_fn fn,
 	ret = nl_recvmsgs(c->sk, cb);
 	nl_cb_put(cb);
 	return conn_result(c, ret);
+}
+
+int conn_dump_raw(struct nlconn *c, int type, int family, raw_fn fn,
+		  void *arg)
+{
+	int ret;
+
+	c->kerr = 0;
+	ret = nl_rtgen_request(c->sk, type, family, NLM_F_DUMP);
+	if (ret < 0)
+		return conn_result(c, ret);
+	return recv_raw(c, fn, arg);
+}
+
+int conn_dump_routes(struct nlconn *c, int family, unsigned char protocol,
+		     raw_fn fn, void *arg)
+{
+	struct rtmsg rtm = { .rtm_family = (unsigned char)family,
+			     .rtm_protocol = protocol };
+	int fd = nl_socket_get_fd(c->sk), on = 1, off = 0, ret;
+	struct nl_msg *msg;
+
+	c->kerr = 0;
+	msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP);
+	if (!msg)
+		return conn_result(c, -NLE_NOMEM);
+	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0) {
+		nlmsg_free(msg);
+		return conn_result(c, -NLE_NOMEM);
+	}
+	/* Only with strict checking does the kernel filter by protocol
+	 * (and only then it wants a whole rtmsg); without it, as before
+	 * Linux 4.20, every route comes and fn sorts them out. */
+	setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on, sizeof(on));
+	ret = nl_send_auto(c->sk, msg);
+	nlmsg_free(msg);
+	if (ret >= 0)
+		ret = recv_raw(c, fn, arg) ? c->nlerr : 0;
+	setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &off, sizeof(off));
+	return conn_result(c, ret < 0 ? ret : 0);
 }
 
 /* ---- small helpers ---------------------------------------------------- *

@@ -40,6 +40,10 @@ int conn_request(struct nlconn *c, struct nl_msg *msg);
 typedef void (*raw_fn)(const struct nlmsghdr *h, void *arg);
 int conn_dump_raw(struct nlconn *c, int type, int family, raw_fn fn,
 		  void *arg);
+/* The routes of one family, those of one protocol only where the kernel
+ * can filter (fn must still check). */
+int conn_dump_routes(struct nlconn *c, int family, unsigned char protocol,
+		     raw_fn fn, void *arg);
 
 /* ---- the objects of an attachment -------------------------------------- */
 

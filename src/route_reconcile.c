@@ -211,8 +211,8 @@ static int dump_ours(struct nlconn *c, const struct mlb_state *state,
 	memset(l, 0, sizeof(*l));
 	l->state = state;
 	for (unsigned f = 0; f < NFAMILIES; f++) {
-		if (conn_dump_raw(c, RTM_GETROUTE, families[f], found_route,
-				  l))
+		if (conn_dump_routes(c, families[f], MLB_RTPROT, found_route,
+				     l))
 			return mlb_fail(err, "listing routes: %s",
 					conn_why(c));
 		if (conn_dump_raw(c, RTM_GETRULE, families[f], found_rule, l))
