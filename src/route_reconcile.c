@@ -463,9 +463,9 @@ static void fix(struct nlconn *c, const struct mlb_state *state,
 	}
 }
 
-/* Passes of compare-and-fix: a second one makes sure the first left
- * what was asked for (a delete of a stale rule that the kernel matched
- * against an equal one of ours is put right by the next). */
+/* Passes of compare-and-fix: each fix is checked by a new dump (the
+ * kernel may have dropped something meanwhile, a link going down again),
+ * and what is still missing after the last is reported. */
 #define RECONCILE_PASSES 3
 
 int route_reconcile(const struct mlb_state *state, bool do_fix,
