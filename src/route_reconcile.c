@@ -411,10 +411,11 @@ static void name_missing(const struct mlb_state *state, const struct plan *p,
 
 /* Delete the stale objects, rules first; add the missing ones, routes
  * first (a rule never points into a table before its routes are in). */
-static void fix(struct nlconn *c, const struct mlb_state *state,
-		const struct plan *p, const struct found_list *l,
-		const struct comparison *cmp, struct route_check *out)
+static unsigned fix(struct nlconn *c, const struct mlb_state *state,
+		    const struct plan *p, const struct found_list *l,
+		    const struct comparison *cmp, struct route_check *out)
 {
+	unsigned changed = 0;
 	char what[128];
 
 	for (int rules = 1; rules >= 0; rules--)
@@ -423,9 +424,11 @@ static void fix(struct nlconn *c, const struct mlb_state *state,
 
 			if (f->wanted || f->is_rule != rules)
 				continue;
-			if (delete_found(c, f) == 0)
+			if (delete_found(c, f) == 0) {
 				part_of(state, out, f->is_rule ? f->rule.table :
 					f->route.table)->removed++;
+				changed++;
+			}
 		}
 	for (unsigned r = 0; r < p->nroutes; r++) {
 		struct route_uplink_check *part =
@@ -435,6 +438,7 @@ static void fix(struct nlconn *c, const struct mlb_state *state,
 			continue;
 		if (route_request(c, &p->routes[r], true) == 0) {
 			part->restored_routes++;
+			changed++;
 			continue;
 		}
 		if (part->add_failed)
@@ -452,6 +456,7 @@ static void fix(struct nlconn *c, const struct mlb_state *state,
 			continue;
 		if (rule_request(c, &p->rules[r], true) == 0) {
 			part->restored_rules++;
+			changed++;
 			continue;
 		}
 		if (part->add_failed)
@@ -461,6 +466,7 @@ static void fix(struct nlconn *c, const struct mlb_state *state,
 		snprintf(part->problem, sizeof(part->problem),
 			 "adding %s: %s", what, conn_why(c));
 	}
+	return changed;
 }
 
 /* Passes of compare-and-fix: each fix is checked by a new dump (the
@@ -489,7 +495,10 @@ int route_reconcile(const struct mlb_state *state, bool do_fix,
 		if (!do_fix || (!cmp.missing && !cmp.stale) ||
 		    pass == RECONCILE_PASSES)
 			break;
-		fix(&c, state, &plan, &l, &cmp, out);
+		/* Nothing could be changed (a link still down): no use
+		 * trying again now; the dump above says what is missing. */
+		if (!fix(&c, state, &plan, &l, &cmp, out))
+			break;
 		found_free(&l);
 	}
 	if (ret == 0)
