@@ -64,6 +64,17 @@ int attachment_remove(const struct mlb_state *state, struct mlb_err *err);
  * undoes an apply that failed half way. */
 int attachment_restore(const struct mlb_state *state, struct mlb_err *err);
 
+/* Enter the network namespace the state's routing is in.  Returns 1 if
+ * that namespace no longer exists (its rules and tables went with it). */
+int attachment_enter_netns(const struct mlb_state *state,
+			   struct mlb_err *err);
+
+/* Whether two attachments (of different cgroups) share their routing: the
+ * same namespace, marks, tables and priorities (policies of different
+ * cgroups over one set of uplinks). */
+bool attachment_same_routing(const struct mlb_state *a,
+			     const struct mlb_state *b);
+
 /* The cgroup id for a --cgroup argument (NULL: the cgroup2 mount). */
 int attachment_cgroup_id(const char *cgroup, uint64_t *id, char *path,
 			 size_t len, struct mlb_err *err);

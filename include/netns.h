@@ -20,6 +20,12 @@ int netns_enter(const char *path, struct mlb_err *err);
 int netns_save_home(struct mlb_err *err);
 int netns_return_home(struct mlb_err *err);
 
+/* Hold on to the current namespace (an fd, or -1 with err set), and go
+ * back to it later (closing the fd): for a detour from wherever the
+ * caller is. */
+int netns_hold_current(struct mlb_err *err);
+int netns_go_back(int held, struct mlb_err *err);
+
 /* Inode of the current network namespace (0 on error). */
 uint64_t netns_current_inode(void);
 

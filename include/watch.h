@@ -4,8 +4,12 @@
  * probes each uplink through that uplink, follows link events over
  * netlink (carrier, admin state, addresses, routes), marks an uplink down
  * after `down` failed probes in a row or at once on a link event, and back
- * up after `up` good probes, rewriting the slot table with one flip.  When
- * DHCP moves an uplink's gateway or address, its table and rule follow.
+ * up after `up` good probes (one, if a link event took it down),
+ * rewriting the slot table with one flip.  On every event and probe round
+ * it looks each uplink up again (a new index, address or gateway) and,
+ * under the writers' lock, records that and puts the uplink's table and
+ * rules back as the record says (route_reconcile: the kernel drops them
+ * when a link goes down); a probe only counts while they are complete.
  * Killing watch leaves the last slot table and health in place.
  */
 #ifndef MLB_WATCH_H
@@ -24,6 +28,9 @@ struct watch_defaults {
 	/* --config FILE: applied at start and again on every SIGHUP
 	 * (NULL: SIGHUP only looks for new attachments). */
 	const char *config_path;
+	/* --cgroup PATH: only attachments of this cgroup and those below
+	 * it (NULL: every one). */
+	const char *cgroup_path;
 };
 
 void watch_default_settings(struct watch_defaults *d);

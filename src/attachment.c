@@ -14,6 +14,7 @@
 #include "cgroup.h"
 #include "journal.h"
 #include "loader.h"
+#include "lock.h"
 #include "nat.h"
 #include "netns.h"
 #include "preflight.h"
@@ -21,8 +22,8 @@
 
 /* Enter the namespace whose rules the state describes.  Returns 1 if that
  * namespace no longer exists (its rules and tables went with it). */
-static int enter_state_netns(const struct mlb_state *state,
-			     struct mlb_err *err)
+int attachment_enter_netns(const struct mlb_state *state,
+			   struct mlb_err *err)
 {
 	if (state->netns_path[0]) {
 		if (netns_inode_of(state->netns_path) != state->netns_inode)
@@ -42,7 +43,8 @@ static int enter_state_netns(const struct mlb_state *state,
 /* Two attachments share their routing (uplink tables and rules) when they
  * route in the same namespace with the same marks, tables, priorities and
  * last resort: policies of different cgroups over one set of uplinks. */
-static bool same_routing(const struct mlb_state *a, const struct mlb_state *b)
+bool attachment_same_routing(const struct mlb_state *a,
+			      const struct mlb_state *b)
 {
 	/* the path too: a namespace's inode number is reused once it is
 	 * gone, and a record may outlive its namespace */
@@ -66,7 +68,7 @@ static int find_routing_peer(const struct mlb_state *state,
 
 		if (ids[i] != state->cgroup_id &&
 		    loader_read_record(ids[i], peer, &ignored) == 0 &&
-		    same_routing(state, peer))
+		    attachment_same_routing(state, peer))
 			return 1;
 	}
 	return 0;
@@ -170,7 +172,7 @@ static int apply(struct mlb_state *state, bool shared, int cgroup_fd,
 
 int attachment_remove(const struct mlb_state *state, struct mlb_err *err)
 {
-	int gone = enter_state_netns(state, err);
+	int gone = attachment_enter_netns(state, err);
 
 	if (gone < 0)
 		return -1;
@@ -413,7 +415,7 @@ static void restore(struct mlb_state *old, int cgroup_fd, struct mlb_err *err)
 
 	struct mlb_state peer;
 
-	if (enter_state_netns(old, &restore_err) == 0 &&
+	if (attachment_enter_netns(old, &restore_err) == 0 &&
 	    apply(old, find_routing_peer(old, &peer) == 1, cgroup_fd,
 		  &restore_err) == 0) {
 		size_t n = strlen(err->msg);
@@ -540,7 +542,7 @@ int attachment_restore(const struct mlb_state *state, struct mlb_err *err)
 		goto out;
 	if (had && attachment_remove(&now, err))
 		goto out_journal;
-	if (enter_state_netns(&copy, err) == 0)
+	if (attachment_enter_netns(&copy, err) == 0)
 		ret = apply(&copy, find_routing_peer(&copy, &peer) == 1,
 			    cgroup_fd, err);
 out_journal:

@@ -166,7 +166,7 @@ static int recover(struct mlb_err *err)
 	DIR *d = opendir(MLB_JOURNAL_DIR);
 	struct dirent *de;
 	char path[512];
-	int ret = 0;
+	int ret = 0, caller_ns = -1;
 
 	if (!d)
 		return 0;
@@ -175,13 +175,21 @@ static int recover(struct mlb_err *err)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", MLB_JOURNAL_DIR,
 			 de->d_name);
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.') {
 			unlink(path);
+			continue;
+		}
+		/* Recovery enters the journals' namespaces; the caller
+		 * (watch, in an attachment's namespace) carries on in its
+		 * own afterwards. */
+		if (caller_ns < 0 && (caller_ns = netns_hold_current(err)) < 0)
+			ret = -1;
 		else
 			ret = recover_one(path, err);
 	}
 	closedir(d);
-	netns_return_home(&(struct mlb_err){0});
+	if (caller_ns >= 0 && netns_go_back(caller_ns, ret ? NULL : err))
+		ret = -1;
 	return ret;
 }
 

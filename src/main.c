@@ -2,10 +2,12 @@
  * command, print the one error line.
  *
  * Exit status: 0 success, 1 failure, 2 bad usage or input, 3 nothing
- * attached (detach/status of a cgroup without an attachment), 4 status
- * found what it shows inconsistent (and said what to run).
+ * attached (detach/status of a cgroup without an attachment), 4 the
+ * kernel does not hold what the records say (status, repair; each line
+ * says what to run).
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include "journal.h"
 #include "options.h"
 #include "preflight.h"
+#include "repair.h"
 #include "state.h"
 #include "status.h"
 #include "watch.h"
@@ -42,7 +45,8 @@ static const char main_usage[] =
 "  detach   remove an attachment and everything it set up\n"
 "  status   show attachments, uplinks and sockets assigned to each\n"
 "  apply    make the attachments what a configuration file says\n"
-"  watch    keep new sockets off dead uplinks (health daemon)\n"
+"  watch    keep new sockets off dead uplinks, repair routing (daemon)\n"
+"  repair   put back routing the kernel dropped (a link went down and up)\n"
 "  help     show help for a command\n"
 "\n"
 "Examples:\n"
@@ -59,7 +63,7 @@ static const char main_usage[] =
 "  -V, --version   show the version\n"
 "\n"
 "Exit status: 0 success, 1 failure, 2 bad usage or input, 3 nothing attached,\n"
-"4 status found an inconsistency (it says what to run).\n"
+"4 the kernel does not hold what the records say (status, repair).\n"
 "See mlb-bpf(8).\n";
 
 static const char attach_usage[] =
@@ -132,18 +136,38 @@ static const char status_usage[] =
 "Usage: mlb-bpf status [--cgroup PATH] [--json]\n"
 "\n"
 "Show every attachment (or one cgroup's): uplinks, marks, tables, weights,\n"
-"gateways and the sockets assigned to each.  Reads only the pins under\n"
-"/sys/fs/bpf/mlb.\n"
+"gateways and the sockets assigned to each, read from the pins under\n"
+"/sys/fs/bpf/mlb, and whether the kernel still holds each uplink's table\n"
+"and rules (the kernel drops an uplink's routes when its link goes down).\n"
 "\n"
 "Options:\n"
 "  -c, --cgroup PATH   only this cgroup's attachment (exit 3 if none)\n"
 "  -j, --json          machine-readable output\n"
 "  -h, --help          show this help\n"
 "\n"
-"Exit status 4, with one line per problem and the command that repairs\n"
-"it, when the pins and the kernel disagree: a record whose program is no\n"
-"longer attached (or whose cgroup is gone), an mlb-bpf program attached\n"
-"with no record, or changes left by a command that was killed.\n";
+"Exit status 3 when nothing is attached to the cgroup; 4, with one line\n"
+"per problem and the command that repairs it, when the pins and the\n"
+"kernel disagree: a table or rule is missing (run `mlb-bpf repair`, or\n"
+"keep `mlb-bpf watch` running), a record whose program is no longer\n"
+"attached (or whose cgroup is gone), an mlb-bpf program attached with no\n"
+"record, or changes left by a command that was killed.\n";
+
+static const char repair_usage[] =
+"Usage: mlb-bpf repair [--cgroup PATH]\n"
+"\n"
+"Put every attachment's routing (or one cgroup's) back as its record\n"
+"says: follow each uplink's interface as it is now (a new index after\n"
+"it was created again, a new address or gateway), add the routes and\n"
+"rules the kernel dropped, and delete stale ones of mlb-bpf's (protocol\n"
+"77, in its tables).  Prints one line per change.  `mlb-bpf watch` does\n"
+"this by itself as links change; repair is for hosts without it.\n"
+"\n"
+"Options:\n"
+"  -c, --cgroup PATH   only this cgroup's attachment (exit 3 if none)\n"
+"  -h, --help          show this help\n"
+"\n"
+"Exit status 4 when something could not be put back (its link is still\n"
+"down); the line says what.\n";
 
 static const char apply_usage[] =
 "Usage: mlb-bpf apply [-c FILE] [--check] [--verbose]\n"
@@ -440,7 +464,7 @@ static int cmd_status(int argc, char **argv)
 	const char *cgroup = NULL;
 	struct mlb_err err = {};
 	bool json = false;
-	int c;
+	int c, ret;
 
 	while ((c = getopt_long(argc, argv, ":c:jh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -461,7 +485,44 @@ static int cmd_status(int argc, char **argv)
 		error_line("status: unexpected argument \"%s\"", argv[optind]);
 		return EXIT_USAGE;
 	}
-	return finish(status_show(cgroup, json, &err), &err);
+	ret = status_show(cgroup, json, &err);
+	return finish(ret, &err);
+}
+
+static int cmd_repair(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *cgroup = NULL;
+	struct mlb_err err = {};
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			cgroup = optarg;
+			break;
+		case 'h':
+			fputs(repair_usage, stdout);
+			return EXIT_SUCCESS;
+		default:
+			return option_error("repair", c, argv);
+		}
+	}
+	if (optind < argc) {
+		error_line("repair: unexpected argument \"%s\"", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (preflight_privileges(&err))
+		return finish(-1, &err);
+	ret = repair_run(cgroup, stdout, &err);
+	if (ret != MLB_INCONSISTENT)
+		return finish(ret, &err);
+	journal_report(stderr, "mlb-bpf: ");
+	return EXIT_INCONSISTENT;
 }
 
 static int cmd_apply(int argc, char **argv)
@@ -528,16 +589,20 @@ static const char watch_usage[] =
 "uplink and follow its link over netlink.  An uplink is taken out of the\n"
 "slot table at once on carrier loss, admin down or a removed address, and\n"
 "after `down` failed probes in a row; it is put back after `up` answered\n"
-"probes.  Sockets already on healthy uplinks are not touched.  When DHCP\n"
-"moves an uplink's gateway or address (IPv4 or IPv6), its table and rules\n"
-"follow.  Probes are IPv4; an IPv6-only uplink is judged by its link.  One\n"
-"line per change on stderr.  SIGHUP looks for attachments at once and,\n"
-"with --config, applies the file again; stopping watch leaves the last\n"
-"state in place.\n"
+"probes (one, when its link was what failed).  Sockets already on healthy\n"
+"uplinks are not touched.  On every link event and probe round the uplink\n"
+"is looked up again (a new index, address or gateway, as DHCP or a\n"
+"re-created interface gives) and its table and rules are put back as the\n"
+"record says: the kernel drops them when a link goes down.  A probe only\n"
+"counts while they are complete.  Probes are IPv4; an IPv6-only uplink is\n"
+"judged by its link.  One line per change on stderr.  SIGHUP looks for\n"
+"attachments at once and, with --config, applies the file again;\n"
+"stopping watch leaves the last state in place.\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE    apply this configuration file at start and on\n"
 "                       every SIGHUP (as `mlb-bpf apply -c FILE`)\n"
+"  -g, --cgroup PATH    only the attachments of this cgroup and below it\n"
 "Defaults for uplinks that did not set their own:\n"
 "      --probe-type T   icmp, tcp:PORT or arp (default icmp)\n"
 "      --interval S     seconds between probes (default 1)\n"
@@ -566,6 +631,7 @@ static int cmd_watch(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "cgroup", required_argument, NULL, 'g' },
 		{ "probe-type", required_argument, NULL, OPT_PROBE_TYPE },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -575,17 +641,25 @@ static int cmd_watch(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	static char cgroup[PATH_MAX];
 	struct watch_defaults d;
 	struct mlb_uplink_spec probe_spec;
+	uint64_t cgroup_id;
 	struct mlb_err err = {};
 	char spec[64];
 	int c;
 
 	watch_default_settings(&d);
-	while ((c = getopt_long(argc, argv, ":c:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:g:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			d.config_path = optarg;
+			break;
+		case 'g':
+			if (attachment_cgroup_id(optarg, &cgroup_id, cgroup,
+						 sizeof(cgroup), &err))
+				return finish(ATTACHMENT_BAD_INPUT, &err);
+			d.cgroup_path = cgroup;
 			break;
 		case OPT_PROBE_TYPE:
 			/* the same words as the uplink key */
@@ -644,6 +718,7 @@ static const struct command {
 	{ "detach", cmd_detach, detach_usage },
 	{ "status", cmd_status, status_usage },
 	{ "watch", cmd_watch, watch_usage },
+	{ "repair", cmd_repair, repair_usage },
 	{ "apply", cmd_apply, apply_usage },
 };
 

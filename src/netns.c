@@ -23,6 +23,27 @@ int netns_save_home(struct mlb_err *err)
 	return 0;
 }
 
+int netns_hold_current(struct mlb_err *err)
+{
+	int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return mlb_fail(err, "opening own network namespace: %s",
+				strerror(errno));
+	return fd;
+}
+
+int netns_go_back(int held, struct mlb_err *err)
+{
+	int ret = 0;
+
+	if (setns(held, CLONE_NEWNET))
+		ret = mlb_fail(err, "returning to own network namespace: %s",
+			       strerror(errno));
+	close(held);
+	return ret;
+}
+
 int netns_return_home(struct mlb_err *err)
 {
 	if (home_fd < 0 || setns(home_fd, CLONE_NEWNET))

@@ -16,10 +16,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
+#include "netns.h"
 #include "route.h"
+#include "route_internal.h"
 
 #include <linux/fib_rules.h>
+#include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <netlink/attr.h>
 #include <netlink/errno.h>
@@ -33,12 +37,6 @@
 
 /* ---- one rtnetlink conversation ------------------------------------ */
 
-struct nlconn {
-	struct nl_sock *sk;
-	int kerr;		/* errno of the kernel's NLMSG_ERROR, or 0 */
-	int nlerr;		/* libnl error code of the last call, or 0 */
-};
-
 static int record_kernel_error(struct sockaddr_nl *who, struct nlmsgerr *e,
 			       void *arg)
 {
@@ -47,7 +45,7 @@ static int record_kernel_error(struct sockaddr_nl *who, struct nlmsgerr *e,
 	return NL_STOP;
 }
 
-static int conn_open(struct nlconn *c, struct mlb_err *err)
+int conn_open(struct nlconn *c, struct mlb_err *err)
 {
 	int ret;
 
@@ -67,21 +65,21 @@ static int conn_open(struct nlconn *c, struct mlb_err *err)
 	return 0;
 }
 
-static void conn_close(struct nlconn *c)
+void conn_close(struct nlconn *c)
 {
 	nl_socket_free(c->sk);	/* also closes it */
 	c->sk = NULL;
 }
 
 /* Why the last call failed: the kernel's own errno when it sent one. */
-static const char *conn_why(const struct nlconn *c)
+const char *conn_why(const struct nlconn *c)
 {
 	return c->kerr ? strerror(c->kerr) : nl_geterror(c->nlerr);
 }
 
 /* The object a delete asked for was not there (already removed, or its
  * table or interface went away, taking it along). */
-static bool conn_gone(const struct nlconn *c)
+bool conn_gone(const struct nlconn *c)
 {
 	if (c->kerr)
 		return c->kerr == ENOENT || c->kerr == ESRCH;
@@ -89,14 +87,14 @@ static bool conn_gone(const struct nlconn *c)
 }
 
 /* Record the outcome of a libnl call; returns 0 or -1. */
-static int conn_result(struct nlconn *c, int ret)
+int conn_result(struct nlconn *c, int ret)
 {
 	c->nlerr = ret < 0 ? ret : 0;
 	return ret < 0 ? -1 : 0;
 }
 
 /* Send a request (consuming msg) and wait for the kernel's answer. */
-static int conn_request(struct nlconn *c, struct nl_msg *msg)
+int conn_request(struct nlconn *c, struct nl_msg *msg)
 {
 	int ret;
 
@@ -152,6 +150,77 @@ static int conn_dump(struct nlconn *c, int type, int family, object_fn fn,
 	return conn_result(c, ret);
 }
 
+struct raw_ctx {
+	raw_fn fn;
+	void *arg;
+};
+
+static int raw_message(struct nl_msg *msg, void *arg)
+{
+	struct raw_ctx *r = arg;
+
+	r->fn(nlmsg_hdr(msg), r->arg);
+	return NL_OK;
+}
+
+/* Receive the answer to a dump request, each message to fn. */
+static int recv_raw(struct nlconn *c, raw_fn fn, void *arg)
+{
+	struct raw_ctx r = { .fn = fn, .arg = arg };
+	struct nl_cb *sock_cb, *cb;
+	int ret;
+
+	sock_cb = nl_socket_get_cb(c->sk);
+	cb = nl_cb_clone(sock_cb);
+	nl_cb_put(sock_cb);
+	if (!cb)
+		return conn_result(c, -NLE_NOMEM);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, raw_message, &r);
+	ret = nl_recvmsgs(c->sk, cb);
+	nl_cb_put(cb);
+	return conn_result(c, ret);
+}
+
+int conn_dump_raw(struct nlconn *c, int type, int family, raw_fn fn,
+		  void *arg)
+{
+	int ret;
+
+	c->kerr = 0;
+	ret = nl_rtgen_request(c->sk, type, family, NLM_F_DUMP);
+	if (ret < 0)
+		return conn_result(c, ret);
+	return recv_raw(c, fn, arg);
+}
+
+int conn_dump_routes(struct nlconn *c, int family, unsigned char protocol,
+		     raw_fn fn, void *arg)
+{
+	struct rtmsg rtm = { .rtm_family = (unsigned char)family,
+			     .rtm_protocol = protocol };
+	int fd = nl_socket_get_fd(c->sk), on = 1, off = 0, ret;
+	struct nl_msg *msg;
+
+	c->kerr = 0;
+	msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP);
+	if (!msg)
+		return conn_result(c, -NLE_NOMEM);
+	if (nlmsg_append(msg, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0) {
+		nlmsg_free(msg);
+		return conn_result(c, -NLE_NOMEM);
+	}
+	/* Only with strict checking does the kernel filter by protocol
+	 * (and only then it wants a whole rtmsg); without it, as before
+	 * Linux 4.20, every route comes and fn sorts them out. */
+	setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on, sizeof(on));
+	ret = nl_send_auto(c->sk, msg);
+	nlmsg_free(msg);
+	if (ret >= 0)
+		ret = recv_raw(c, fn, arg) ? c->nlerr : 0;
+	setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &off, sizeof(off));
+	return conn_result(c, ret < 0 ? ret : 0);
+}
+
 /* ---- small helpers ---------------------------------------------------- *
  *
  * Addresses of either family are four network-byte-order words, as in
@@ -160,9 +229,8 @@ static int conn_dump(struct nlconn *c, int type, int family, object_fn fn,
 
 /* The families an uplink may carry, in the order they are set up. */
 static const int families[] = { AF_INET, AF_INET6 };
-#define NFAMILIES 2
 
-static unsigned addr_bits(int family)
+unsigned addr_bits(int family)
 {
 	return family == AF_INET6 ? 128 : 32;
 }
@@ -217,18 +285,18 @@ static bool get_addr(struct nl_addr *n, int family, __u32 *out)
 }
 
 /* An address as text, in buf (INET6_ADDRSTRLEN bytes). */
-static const char *addr_str(int family, const __u32 *a, char *buf)
+const char *addr_str(int family, const __u32 *a, char *buf)
 {
 	return inet_ntop(family, a, buf, INET6_ADDRSTRLEN);
 }
 
 /* "IPv6 " before what names an IPv6 object whose text does not show it. */
-static const char *family_word(int family)
+const char *family_word(int family)
 {
 	return family == AF_INET6 ? "IPv6 " : "";
 }
 
-static bool is_our_table(const struct mlb_state *state, __u32 table)
+bool is_our_table(const struct mlb_state *state, __u32 table)
 {
 	for (__u32 i = 0; i < state->nuplinks && i < MLB_MAX_UPLINKS; i++)
 		if (state->uplinks[i].table == table)
@@ -470,49 +538,14 @@ int route_check_free(const struct mlb_state *state, struct mlb_err *err)
 
 /* ---- what an attachment installs ---------------------------------------
  *
- * Install and remove work from one list of objects built from the state,
- * so remove deletes exactly what install added, in reverse order.  Each
+ * Install and route_reconcile work from one list of objects built from
+ * the state (route_internal.h); a failed install deletes what it added, in
+ * reverse order.  Each
  * family is planned on its own: an uplink's IPv4 objects exist only if it
  * has an IPv4 address, its IPv6 objects only if it has an IPv6 one, and a
  * family no uplink carries gets no rules at all (its sockets follow the
  * main table, marked or not).
  */
-
-struct route_spec {
-	int family;
-	__u32 table;
-	__u32 dst[4];
-	unsigned dst_len;
-	__u32 gateway[4];	/* zero: directly on the link */
-	__u32 src[4];		/* preferred source address */
-	int ifindex;
-	unsigned char scope;
-	bool unreachable;	/* "unreachable default": no nexthop */
-};
-
-struct rule_spec {
-	int family;
-	__u32 prio;
-	__u32 table;
-	bool suppress_default;	/* suppress_prefixlength 0 */
-	bool has_mark;
-	__u32 mark, mask;
-	__u32 src[4];		/* from SRC (a host); zero: from all */
-};
-
-/* Per family and uplink: connected route, host route to the gateway,
- * default; and per family the last-resort unreachable route. */
-#define MAX_ROUTES (NFAMILIES * (3 * MLB_MAX_UPLINKS + 1))
-/* Per family: the main-lookup rule, then a fwmark and a from rule per
- * uplink, and the last-resort fwmark rule. */
-#define MAX_RULES (NFAMILIES * (2 + 2 * MLB_MAX_UPLINKS))
-
-struct plan {
-	struct route_spec routes[MAX_ROUTES];
-	unsigned nroutes;
-	struct rule_spec rules[MAX_RULES];
-	unsigned nrules;
-};
 
 /* One family's side of an uplink, as its routes and rules need it. */
 struct uplink_side {
@@ -669,7 +702,16 @@ static void plan_family(const struct mlb_state *state, int family,
 			       state->unreachable_mark, state->mark_mask);
 }
 
-static int build_plan(const struct mlb_state *state, struct plan *p,
+int route_in_own_netns(const struct mlb_state *state, struct mlb_err *err)
+{
+	if (netns_current_inode() == state->netns_inode)
+		return 0;
+	return mlb_fail(err, "refusing to change routing: this thread is not "
+			"in the network namespace of cgroup %s's routing",
+			state->cgroup_path);
+}
+
+int build_plan(const struct mlb_state *state, struct plan *p,
 		      struct mlb_err *err)
 {
 	if (state->nuplinks > MLB_MAX_UPLINKS)
@@ -681,7 +723,7 @@ static int build_plan(const struct mlb_state *state, struct plan *p,
 	return 0;
 }
 
-static void describe_route(const struct route_spec *s, char *buf, size_t len)
+void describe_route(const struct route_spec *s, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN], dev[IF_NAMESIZE];
 
@@ -702,7 +744,7 @@ static void describe_route(const struct route_spec *s, char *buf, size_t len)
 			 s->table);
 }
 
-static void describe_rule(const struct rule_spec *s, char *buf, size_t len)
+void describe_rule(const struct rule_spec *s, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
 	const char *fam = family_word(s->family);
@@ -792,7 +834,7 @@ static struct rtnl_rule *rule_object(const struct rule_spec *s)
 
 /* Add (or delete) one route; -1 with c->kerr / c->nlerr set on failure.
  * Adding is exclusive: an identical route already there is an error. */
-static int route_request(struct nlconn *c, const struct route_spec *s,
+int route_request(struct nlconn *c, const struct route_spec *s,
 			 bool add)
 {
 	struct rtnl_route *r = route_object(s);
@@ -815,7 +857,7 @@ static int route_request(struct nlconn *c, const struct route_spec *s,
  * the message it builds.  A delete names every attribute we set, so the
  * kernel only matches our own rule, never a user's rule at the same
  * priority. */
-static int rule_request(struct nlconn *c, const struct rule_spec *s, bool add)
+int rule_request(struct nlconn *c, const struct rule_spec *s, bool add)
 {
 	struct rtnl_rule *r = rule_object(s);
 	struct nl_msg *msg = NULL;
@@ -877,7 +919,7 @@ static int delete_rules(struct nlconn *c, const struct plan *p, unsigned n,
 	return ret;
 }
 
-/* ---- route_install / route_remove -------------------------------------- */
+/* ---- route_install -------------------------------------- */
 
 /* Undo the first nroutes routes and nrules rules after a failed install,
  * keeping err's message.  A part whose undo failed stays marked in
@@ -911,7 +953,8 @@ int route_install(struct mlb_state *state, struct mlb_err *err)
 	char what[128];
 	struct nlconn c;
 
-	if (build_plan(state, &plan, err) || conn_open(&c, err))
+	if (route_in_own_netns(state, err) || build_plan(state, &plan, err) ||
+	    conn_open(&c, err))
 		return -1;
 
 	for (; nroutes < plan.nroutes; nroutes++)
@@ -937,127 +980,4 @@ fail:
 	roll_back(&c, state, &plan, nroutes, nrules, err);
 	conn_close(&c);
 	return -1;
-}
-
-int route_remove(const struct mlb_state *state, struct mlb_err *err)
-{
-	struct plan plan;
-	struct nlconn c;
-	int ret = 0;
-
-	if (!(state->installed & (MLB_INSTALLED_ROUTES | MLB_INSTALLED_RULES)))
-		return 0;
-	if (build_plan(state, &plan, err) || conn_open(&c, err))
-		return -1;
-	/* Rules first, so no traffic is steered into a half-emptied table. */
-	if ((state->installed & MLB_INSTALLED_RULES) &&
-	    delete_rules(&c, &plan, plan.nrules, err))
-		ret = -1;
-	if ((state->installed & MLB_INSTALLED_ROUTES) &&
-	    delete_routes(&c, &plan, plan.nroutes, ret ? NULL : err))
-		ret = -1;
-	conn_close(&c);
-	return ret;
-}
-
-/* ---- route_update_uplink ----------------------------------------------- */
-
-/* The plan of one uplink alone: its routes and from-rules, each family it
- * has an address of. */
-static void uplink_plan(const struct mlb_state *state, unsigned i,
-			struct plan *p)
-{
-	p->nroutes = p->nrules = 0;
-	for (unsigned f = 0; f < NFAMILIES; f++) {
-		struct uplink_side side;
-
-		if (!uplink_side(&state->uplinks[i], families[f], &side))
-			continue;
-		plan_uplink_routes(p, &side);
-		plan_from_rule(p, state->priority + 2, &side);
-	}
-}
-
-static bool same_route(const struct route_spec *a, const struct route_spec *b)
-{
-	return a->family == b->family && a->table == b->table &&
-	       !memcmp(a->dst, b->dst, sizeof(a->dst)) &&
-	       a->dst_len == b->dst_len &&
-	       !memcmp(a->gateway, b->gateway, sizeof(a->gateway)) &&
-	       !memcmp(a->src, b->src, sizeof(a->src)) &&
-	       a->ifindex == b->ifindex && a->scope == b->scope &&
-	       a->unreachable == b->unreachable;
-}
-
-static bool same_rule(const struct rule_spec *a, const struct rule_spec *b)
-{
-	return a->family == b->family && a->prio == b->prio &&
-	       a->table == b->table &&
-	       a->suppress_default == b->suppress_default &&
-	       a->has_mark == b->has_mark && a->mark == b->mark &&
-	       a->mask == b->mask && !memcmp(a->src, b->src, sizeof(a->src));
-}
-
-/* Delete, in reverse order, what before has and after has not: objects
- * that stay are left alone, so a change of one family does not touch
- * the other's. */
-static void delete_stale(struct nlconn *c, const struct plan *before,
-			 const struct plan *after)
-{
-	for (unsigned r = before->nrules; r-- > 0;) {
-		bool stays = false;
-
-		for (unsigned k = 0; k < after->nrules && !stays; k++)
-			stays = same_rule(&before->rules[r], &after->rules[k]);
-		if (!stays)
-			rule_request(c, &before->rules[r], false);
-	}
-	for (unsigned r = before->nroutes; r-- > 0;) {
-		bool stays = false;
-
-		for (unsigned k = 0; k < after->nroutes && !stays; k++)
-			stays = same_route(&before->routes[r],
-					   &after->routes[k]);
-		if (!stays)
-			route_request(c, &before->routes[r], false);
-	}
-}
-
-int route_update_uplink(const struct mlb_state *old,
-			const struct mlb_state *new, unsigned i,
-			struct mlb_err *err)
-{
-	struct plan before, after;
-	char what[128];
-	struct nlconn c;
-	int ret = 0;
-
-	if (i >= old->nuplinks || i >= new->nuplinks)
-		return mlb_fail(err, "no uplink %u", i);
-	if (conn_open(&c, err))
-		return -1;
-	uplink_plan(old, i, &before);
-	uplink_plan(new, i, &after);
-	/* A changed route cannot be made before the old one is gone: the
-	 * new default route has the old one's key.  The gap is one uplink's
-	 * table for a few netlink round trips.  Everything of after is
-	 * added, what stayed too, in case the kernel dropped it meanwhile
-	 * (it drops IPv4 routes whose source address was removed). */
-	delete_stale(&c, &before, &after);
-	for (unsigned r = 0; r < after.nroutes && !ret; r++)
-		if (route_request(&c, &after.routes[r], true) &&
-		    c.kerr != EEXIST) {
-			describe_route(&after.routes[r], what, sizeof(what));
-			ret = mlb_fail(err, "adding %s: %s", what,
-				       conn_why(&c));
-		}
-	for (unsigned r = 0; r < after.nrules && !ret; r++)
-		if (rule_request(&c, &after.rules[r], true) &&
-		    c.kerr != EEXIST) {
-			describe_rule(&after.rules[r], what, sizeof(what));
-			ret = mlb_fail(err, "adding %s: %s", what,
-				       conn_why(&c));
-		}
-	conn_close(&c);
-	return ret;
 }

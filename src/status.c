@@ -15,6 +15,7 @@
 #include "json.h"
 #include "loader.h"
 #include "lock.h"
+#include "repair.h"
 #include "status.h"
 
 #define MAX_ATTACHMENTS 256
@@ -29,6 +30,10 @@ struct view {
 	uint64_t total;
 	bool cgroup_exists;
 	enum audit_link link;
+	/* The kernel's routing compared with the record. */
+	bool checked;
+	struct route_check check;
+	char check_error[sizeof(((struct mlb_err *)0)->msg)];
 };
 
 /* Something status found inconsistent, and what repairs it. */
@@ -36,7 +41,7 @@ struct problem {
 	uint64_t cgroup_id;
 	char cgroup[256];
 	char what[200];
-	char fix[300];
+	char fix[340];
 };
 
 static struct problem problems[MAX_PROBLEMS];
@@ -66,6 +71,17 @@ static void add_problem(uint64_t id, const char *cgroup, const char *fmt, ...)
 			 "PATH (the cgroup whose id is %" PRIu64 ")", id);
 }
 
+/* Damaged routing is mended in place, not by detaching. */
+static void add_routing_problem(const struct mlb_state *s, const char *what)
+{
+	add_problem(s->cgroup_id, s->cgroup_path, "routing damaged: %s", what);
+	if (nproblems > 0 && problems[nproblems - 1].cgroup_id == s->cgroup_id)
+		snprintf(problems[nproblems - 1].fix,
+			 sizeof(problems[nproblems - 1].fix),
+			 "mlb-bpf repair --cgroup %s (or keep mlb-bpf watch "
+			 "running)", s->cgroup_path);
+}
+
 static int read_view(uint64_t id, struct view *v, struct mlb_err *err)
 {
 	struct mlb_pins pins;
@@ -93,7 +109,43 @@ static int read_view(uint64_t id, struct view *v, struct mlb_err *err)
 	for (unsigned i = 0; i < v->state.nuplinks; i++)
 		v->total += v->counts[i];
 	v->cgroup_exists = access(v->state.cgroup_path, F_OK) == 0;
+	if (repair_check(&v->state, &v->check, err) < 0)
+		snprintf(v->check_error, sizeof(v->check_error), "%s",
+			 err->msg);
+	else
+		v->checked = true;
 	return 0;
+}
+
+static bool damaged(const struct view *v)
+{
+	return v->checked && !route_complete(&v->state, &v->check);
+}
+
+/* The routing check: one line when complete, else one per damaged part
+ * and what to run. */
+static void print_routing(const struct view *v)
+{
+	const struct mlb_state *s = &v->state;
+
+	if (!v->checked) {
+		printf("  routing     not checked: %s\n", v->check_error);
+		return;
+	}
+	if (!damaged(v)) {
+		printf("  routing     complete (tables and rules as recorded)\n");
+		return;
+	}
+	printf("  routing     DAMAGED: the kernel does not hold what the "
+	       "record says\n");
+	for (unsigned i = 0; i < s->nuplinks; i++)
+		if (!route_uplink_complete(&v->check, i, AF_UNSPEC))
+			printf("    uplink %s, table %u: %s\n",
+			       s->uplinks[i].ifname, s->uplinks[i].table,
+			       v->check.up[i].problem);
+	if (v->check.shared.missing[0] || v->check.shared.missing[1])
+		printf("    rules: %s\n", v->check.shared.problem);
+	printf("    %s\n", REPAIR_HINT);
 }
 
 static const char *health_word(__u32 state)
@@ -263,6 +315,7 @@ static void print_text(const struct view *v)
 		       health_word(h->state), since,
 		       h->reason[0] ? h->reason : "-", probe);
 	}
+	print_routing(v);
 }
 
 static void print_json(struct json *j, const struct view *v)
@@ -296,6 +349,17 @@ static void print_json(struct json *j, const struct view *v)
 		json_kv_uint(j, "unreachable_sockets", v->counts[s->nuplinks]);
 	json_kv_uint(j, "sockets", v->total);
 	json_kv_uint(j, "sticky_seconds", s->sticky_seconds);
+	json_key(j, "routing");
+	json_object_begin(j);
+	json_kv_bool(j, "checked", v->checked);
+	if (v->checked) {
+		json_kv_bool(j, "complete", !damaged(v));
+		json_kv_string(j, "rules_problem", v->check.shared.problem);
+		json_kv_string(j, "hint", damaged(v) ? REPAIR_HINT : "");
+	} else {
+		json_kv_string(j, "error", v->check_error);
+	}
+	json_object_end(j);
 	json_key(j, "destinations");
 	json_array_begin(j);
 	for (unsigned d = 0; d < s->ndests; d++) {
@@ -340,6 +404,18 @@ static void print_json(struct json *j, const struct view *v)
 		json_kv_uint(j, "rtt_us", v->health[i].rtt_us);
 		json_kv_uint(j, "failures_in_a_row", v->health[i].fails);
 		json_object_end(j);
+		if (v->checked) {
+			const struct route_uplink_check *c = &v->check.up[i];
+
+			json_key(j, "routing");
+			json_object_begin(j);
+			json_kv_bool(j, "complete", route_uplink_complete(
+					     &v->check, i, AF_UNSPEC));
+			json_kv_uint(j, "missing", c->missing[0] +
+				     c->missing[1]);
+			json_kv_string(j, "problem", c->problem);
+			json_object_end(j);
+		}
 		json_object_end(j);
 	}
 	json_array_end(j);
@@ -360,6 +436,18 @@ static void view_problems(const struct view *v)
 		add_problem(s->cgroup_id, s->cgroup_path, "a record without "
 			    "its program: its link is no longer attached to "
 			    "the cgroup");
+	if (!damaged(v))
+		return;
+	for (unsigned i = 0; i < s->nuplinks; i++)
+		if (!route_uplink_complete(&v->check, i, AF_UNSPEC)) {
+			char what[160];
+
+			snprintf(what, sizeof(what), "uplink %s: %s",
+				 s->uplinks[i].ifname, v->check.up[i].problem);
+			add_routing_problem(s, what);
+			return;
+		}
+	add_routing_problem(s, v->check.shared.problem);
 }
 
 /* Journals of dead commands, and programs of ours without a record, on

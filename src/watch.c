@@ -16,10 +16,13 @@
 #include <sys/socket.h>
 
 #include "apply.h"
+#include "attachment.h"
 #include "journal.h"
 #include "loader.h"
+#include "lock.h"
 #include "netns.h"
 #include "probe.h"
+#include "repair.h"
 #include "route.h"
 #include "slots.h"
 #include "watch.h"
@@ -36,6 +39,12 @@ struct uplink_watch {
 	uint32_t round_rtt_us;
 	uint64_t next_probe_us;
 	bool link_ok;			/* admin up, carrier, address */
+	/* Its table and rules are complete (of the family its probes use):
+	 * only then does an answered probe count, since marked sockets
+	 * find an empty table otherwise and leave by main. */
+	bool routing_ok;
+	bool down_by_link;		/* taken down by a link event */
+	char logged_problem[192];	/* the last repair failure logged */
 };
 
 struct attachment_watch {
@@ -126,7 +135,9 @@ static int open_events(void)
 		.nl_family = AF_NETLINK,
 		.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR |
 			     RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR |
-			     RTMGRP_IPV6_ROUTE,
+			     RTMGRP_IPV6_ROUTE |
+			     1u << (RTNLGRP_IPV4_RULE - 1) |
+			     1u << (RTNLGRP_IPV6_RULE - 1),
 	};
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			NETLINK_ROUTE);
@@ -219,71 +230,6 @@ static void apply_weights(struct attachment_watch *a)
 
 /* ---- link checks (events, and at every probe) -------------------------- */
 
-/* The uplink's new addresses and gateways, in next: each family it
- * carries follows the link while the link has an address of it (a
- * family is never added or dropped here; losing the IPv4 address takes
- * the uplink down, see check_links). */
-static void follow_link(struct mlb_state_uplink *n,
-			const struct mlb_link_info *link)
-{
-	n->ifindex = (__u32)link->ifindex;
-	if (n->addr && link->has_addr4) {
-		n->addr = link->addr.s_addr;
-		n->prefixlen = link->prefixlen;
-		if (!n->gateway_given && link->has_gateway)
-			n->gateway = link->gateway.s_addr;
-	}
-	if (!mlb_addr_is_none(n->addr6) && link->has_addr6) {
-		memcpy(n->addr6, &link->addr6, sizeof(n->addr6));
-		n->prefixlen6 = link->prefixlen6;
-		if (!n->gateway6_given && link->has_gateway6)
-			memcpy(n->gateway6, &link->gateway6,
-			       sizeof(n->gateway6));
-	}
-}
-
-/* The uplink's gateway or address changed (DHCP): move its table and
- * rules, and record the new values. */
-static void follow_change(struct attachment_watch *a, unsigned i,
-			  const struct mlb_link_info *link)
-{
-	struct mlb_state_uplink *u = &a->state.uplinks[i];
-	struct mlb_state next = a->state;
-	struct mlb_state_uplink *n = &next.uplinks[i];
-	char gw[INET6_ADDRSTRLEN], addr[INET6_ADDRSTRLEN];
-	struct mlb_err err;
-	bool moved4, moved6;
-
-	follow_link(n, link);
-	if (!memcmp(n, u, sizeof(*n)))
-		return;
-	moved4 = n->addr != u->addr || n->prefixlen != u->prefixlen ||
-		 n->gateway != u->gateway;
-	moved6 = memcmp(n->addr6, u->addr6, sizeof(n->addr6)) ||
-		 n->prefixlen6 != u->prefixlen6 ||
-		 memcmp(n->gateway6, u->gateway6, sizeof(n->gateway6));
-	if (route_update_uplink(&a->state, &next, i, &err)) {
-		log_line("cgroup %s uplink %s: %s", a->state.cgroup_path,
-			 u->ifname, err.msg);
-		return;
-	}
-	a->state = next;
-	if (loader_write_state(&a->pins, &a->state, &err))
-		log_line("%s", err.msg);
-	if (moved4)
-		log_line("cgroup %s uplink %s: now %s/%u via %s",
-			 a->state.cgroup_path, u->ifname,
-			 inet_ntop(AF_INET, &n->addr, addr, sizeof(addr)),
-			 n->prefixlen,
-			 inet_ntop(AF_INET, &n->gateway, gw, sizeof(gw)));
-	if (moved6)
-		log_line("cgroup %s uplink %s: now %s/%u via %s",
-			 a->state.cgroup_path, u->ifname,
-			 inet_ntop(AF_INET6, n->addr6, addr, sizeof(addr)),
-			 n->prefixlen6, mlb_addr_is_none(n->gateway6) ? "none" :
-			 inet_ntop(AF_INET6, n->gateway6, gw, sizeof(gw)));
-}
-
 /* Why the uplink cannot carry traffic now, or NULL.  One that carries
  * IPv4 needs its IPv4 address, one that carries only IPv6 its IPv6
  * address. */
@@ -299,32 +245,159 @@ static const char *link_problem(const struct mlb_state_uplink *u,
 	return NULL;
 }
 
-/* Returns true if some uplink went down. */
-static bool check_links(struct attachment_watch *a)
+static void cancel_round(struct uplink_watch *w)
+{
+	for (unsigned p = 0; p < w->in_flight; p++)
+		probe_cancel(&w->probes[p]);
+	w->in_flight = 0;
+}
+
+/* Look every uplink up in the kernel: its link's state, and in next what
+ * it has now (index, addresses, gateways).  An uplink whose link fails
+ * goes down at once; one whose link is back is probed at once, so it can
+ * return on the first answered probe.  Returns true if some uplink went
+ * down. */
+static bool check_links(struct attachment_watch *a, struct mlb_state *next)
 {
 	bool changed = false;
 
+	*next = a->state;
 	for (unsigned i = 0; i < a->state.nuplinks; i++) {
+		struct uplink_watch *w = &a->up[i];
 		struct mlb_link_info link;
 		const char *why;
 		struct mlb_err err;
+		bool was_ok = w->link_ok;
 
-		if (route_lookup_link(uplink_name(a, i), &link, &err))
+		if (route_lookup_link(uplink_name(a, i), &link, &err)) {
 			why = strstr(err.msg, "no IPv4") ? "address removed" :
 							   "interface gone";
-		else
+		} else {
 			why = link_problem(&a->state.uplinks[i], &link);
-		a->up[i].link_ok = !why;
-		if (why) {
-			if (a->up[i].health.state != MLB_HEALTH_DOWN) {
-				set_state(a, i, MLB_HEALTH_DOWN, why);
-				changed = true;
-			}
-			continue;
+			route_follow_link(&next->uplinks[i], &link);
 		}
-		follow_change(a, i, &link);
+		w->link_ok = !why;
+		if (why && w->health.state != MLB_HEALTH_DOWN) {
+			w->down_by_link = true;
+			set_state(a, i, MLB_HEALTH_DOWN, why);
+			changed = true;
+		} else if (!why && !was_ok) {
+			cancel_round(w);
+			w->next_probe_us = 0;
+			w->health.fails = 0;
+		}
 	}
 	return changed;
+}
+
+static uint32_t current_link_id(uint64_t id);
+
+/* The watched attachment that repairs the routing a shares with others
+ * (see attachment_same_routing): the first one of them, so two never
+ * fight over one table. */
+static struct attachment_watch *routing_leader(struct attachment_watch *a)
+{
+	for (unsigned s = 0; s < MAX_WATCHED; s++) {
+		struct attachment_watch *b = &watched[s];
+
+		if (b == a)
+			break;
+		if (b->used && attachment_same_routing(&b->state, &a->state))
+			return b;
+	}
+	return a;
+}
+
+/* The uplink's gateway, address or index changed (DHCP, a re-created
+ * interface): say so. */
+static void log_moves(const struct attachment_watch *a,
+		      const struct mlb_state *next)
+{
+	char moved[256];
+
+	for (unsigned i = 0; i < a->state.nuplinks; i++)
+		if (repair_describe_move(&a->state.uplinks[i],
+					 &next->uplinks[i], moved,
+					 sizeof(moved)))
+			log_line("cgroup %s uplink %s: %s",
+				 a->state.cgroup_path, uplink_name(a, i),
+				 moved);
+}
+
+/* One line per repaired part, and one per failure to repair while its
+ * link is fine (the same failure is not repeated). */
+static void log_repairs(struct attachment_watch *a, const char *who,
+			__u32 table, const struct route_uplink_check *c,
+			bool complete, bool link_ok, char *logged,
+			size_t logged_len)
+{
+	char what[128];
+
+	if (route_describe_repair(c, table, what, sizeof(what)))
+		log_line("cgroup %s %s: %s", a->state.cgroup_path, who, what);
+	if (complete) {
+		logged[0] = 0;
+	} else if (link_ok && strcmp(logged, c->problem)) {
+		log_line("cgroup %s %s: routing not repaired: %s",
+			 a->state.cgroup_path, who, c->problem);
+		snprintf(logged, logged_len, "%s", c->problem);
+	}
+}
+
+/* Record what the links say and make the routing what the record says,
+ * under the writers' lock. */
+static void repair_routing(struct attachment_watch *a, struct mlb_state *next)
+{
+	static char shared_logged[192];
+	static struct mlb_state found, record;
+	struct attachment_watch *leader = routing_leader(a);
+	struct route_check check;
+	struct mlb_err err;
+	char who[IF_NAMESIZE + 8];
+
+	found = leader == a ? *next : leader->state;
+	if (journal_lock(&err)) {
+		log_line("%s", err.msg);
+		return;
+	}
+	/* Detached or replaced meanwhile: its routing is not ours to put
+	 * back (the next rescan lets it go).  A policy riding on another's
+	 * routing takes what that one found. */
+	if (!loader_is_attached(a->id) || current_link_id(a->id) != a->link_id ||
+	    repair_record(&a->pins, &found, &record, next, &err)) {
+		mlb_unlock();
+		return;
+	}
+	for (unsigned j = 0; leader != a && j < a->state.nuplinks; j++)
+		a->up[j].routing_ok = leader->up[j].routing_ok;
+	a->state = record;
+	log_moves(a, next);
+	a->state = *next;
+	if (leader != a) {
+		mlb_unlock();
+		return;
+	}
+	if (route_reconcile(&a->state, true, &check, &err)) {
+		log_line("cgroup %s: %s", a->state.cgroup_path, err.msg);
+		mlb_unlock();
+		return;
+	}
+	mlb_unlock();
+	for (unsigned i = 0; i < a->state.nuplinks; i++) {
+		const struct mlb_state_uplink *u = &a->state.uplinks[i];
+		struct uplink_watch *w = &a->up[i];
+
+		w->routing_ok = route_uplink_complete(&check, i, u->addr ?
+						      AF_INET : AF_INET6);
+		snprintf(who, sizeof(who), "uplink %s", u->ifname);
+		log_repairs(a, who, u->table, &check.up[i],
+			    route_uplink_complete(&check, i, AF_UNSPEC),
+			    w->link_ok, w->logged_problem,
+			    sizeof(w->logged_problem));
+	}
+	log_repairs(a, "rules", a->state.priority, &check.shared,
+		    !check.shared.missing[0] && !check.shared.missing[1], true,
+		    shared_logged, sizeof(shared_logged));
 }
 
 /* ---- probes ------------------------------------------------------------ */
@@ -353,7 +426,7 @@ static bool start_round(struct attachment_watch *a, unsigned i, uint64_t now)
 	/* Nothing to probe (state.h): the round is decided at once,
 	 * answered while the link is fine. */
 	if (mlb_uplink_judged_by_link(u)) {
-		w->round_ok = w->link_ok;
+		w->round_ok = w->link_ok && w->routing_ok;
 		w->round_rtt_us = 0;
 		return false;
 	}
@@ -384,6 +457,10 @@ static bool end_round(struct attachment_watch *a, unsigned i)
 	struct mlb_err err;
 	__u32 before = h->state;
 
+	/* An answer through the device proves nothing while the uplink's
+	 * table or rules are missing: its marked sockets go elsewhere. */
+	if (!w->routing_ok)
+		w->round_ok = false;
 	h->last_probe = (uint64_t)time(NULL);
 	h->last_ok = w->round_ok;
 	if (w->round_ok) {
@@ -393,10 +470,21 @@ static bool end_round(struct attachment_watch *a, unsigned i)
 	} else {
 		h->fails++;
 		h->successes = 0;
+		/* Its link is back but its probes keep failing: from now on
+		 * a probe failure, which needs `up` answers. */
+		if (w->link_ok && h->fails >= down)
+			w->down_by_link = false;
 	}
 	if (h->state != MLB_HEALTH_DOWN && h->fails >= down) {
 		snprintf(why, sizeof(why), "%u probes failed", h->fails);
+		w->down_by_link = false;
 		set_state(a, i, MLB_HEALTH_DOWN, why);
+	} else if (h->state == MLB_HEALTH_DOWN && w->link_ok &&
+		   w->down_by_link && w->round_ok) {
+		/* Its link failed, not its probes: back on the first
+		 * answer once the link is. */
+		w->down_by_link = false;
+		set_state(a, i, MLB_HEALTH_UP, "link back, probe answered");
 	} else if (h->state == MLB_HEALTH_DOWN && w->link_ok &&
 		   h->successes >= up) {
 		snprintf(why, sizeof(why), "%u probes answered", h->successes);
@@ -466,6 +554,17 @@ static uint32_t current_link_id(uint64_t id)
 	return info.link_id;
 }
 
+/* Whether watch looks after this attachment (--cgroup). */
+static bool covered(const struct mlb_state *state)
+{
+	const char *top = defaults->cgroup_path;
+	size_t n = top ? strlen(top) : 0;
+
+	return !top || (!strncmp(state->cgroup_path, top, n) &&
+			(state->cgroup_path[n] == 0 ||
+			 state->cgroup_path[n] == '/' || top[n - 1] == '/'));
+}
+
 static void adopt(uint64_t id)
 {
 	struct attachment_watch *a = NULL;
@@ -489,6 +588,10 @@ static void adopt(uint64_t id)
 		loader_close(&a->pins);
 		return;
 	}
+	if (!covered(&a->state)) {
+		loader_close(&a->pins);
+		return;
+	}
 	a->used = true;
 	a->id = id;
 	a->link_id = current_link_id(id);
@@ -502,6 +605,7 @@ static void adopt(uint64_t id)
 			set_state(a, i, MLB_HEALTH_UP, "watch started");
 		a->up[i].link_ok = true;
 		down |= health[i].state == MLB_HEALTH_DOWN;
+		a->up[i].routing_ok = true;
 	}
 	/* A watch killed between writing health and flipping left a down
 	 * uplink in the slot table. */
@@ -583,10 +687,12 @@ static int reload(const char *path, struct mlb_err *err)
 
 /* ---- the loop ---------------------------------------------------------- */
 
-/* Link checks and new probe rounds for one attachment, in its namespace. */
+/* Link checks, routing repairs and new probe rounds for one attachment,
+ * in its namespace: on every event and before every probe round. */
 static void tend(struct attachment_watch *a, uint64_t now)
 {
 	bool changed = false, due = a->check_links;
+	static struct mlb_state next;
 	struct mlb_err err;
 
 	for (unsigned i = 0; i < a->state.nuplinks; i++)
@@ -597,7 +703,8 @@ static void tend(struct attachment_watch *a, uint64_t now)
 		leave();
 		return;
 	}
-	changed |= check_links(a);
+	changed |= check_links(a, &next);
+	repair_routing(a, &next);
 	a->check_links = false;
 	for (unsigned i = 0; i < a->state.nuplinks; i++)
 		if (a->up[i].in_flight == 0 && now >= a->up[i].next_probe_us &&
@@ -646,7 +753,9 @@ static void wait_for_work(uint64_t now)
 	}
 	poll(fds, n, wake > now ? (int)((wake - now + 999) / 1000) : 0);
 	for (nfds_t k = 0; k < n; k++)
-		if (owner[k] && (fds[k].revents & POLLIN)) {
+		/* POLLERR too: an overrun (ENOBUFS in a storm of events)
+		 * means events were lost, so look at everything. */
+		if (owner[k] && (fds[k].revents & (POLLIN | POLLERR))) {
 			drain(fds[k].fd);
 			owner[k]->check_links = true;
 		}
@@ -703,9 +812,16 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 		}
 		wait_for_work(probe_now_us());
 		now = probe_now_us();
-		for (unsigned s = 0; s < MAX_WATCHED; s++)
-			if (watched[s].used && collect(&watched[s], now))
+		/* Events first: a probe answered while the uplink's table
+		 * was emptied must not count. */
+		for (unsigned s = 0; s < MAX_WATCHED; s++) {
+			if (!watched[s].used)
+				continue;
+			if (watched[s].check_links)
+				tend(&watched[s], now);
+			if (collect(&watched[s], now))
 				apply_weights(&watched[s]);
+		}
 	}
 	for (unsigned s = 0; s < MAX_WATCHED; s++)
 		if (watched[s].used)

@@ -190,7 +190,7 @@ check_eq "users 3:1 again" "30 10" "$(connections "$USERS" 40)"
 check_eq "backup is back on up1" "0 40" "$(connections "$BACKUP" 40)"
 
 # -- watch --config re-applies on SIGHUP
-"$MLB" watch --config "$CONF" 2> "$WORK/watch.log" &
+"$MLB" watch --config "$CONF" --cgroup "$CG" 2> "$WORK/watch.log" &
 WATCH=$!
 # wait_log PATTERN: until watch has logged PATTERN (at most 5 s).
 wait_log() {

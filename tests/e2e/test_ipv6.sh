@@ -208,7 +208,7 @@ wait_for() {
 	return 1
 }
 is_health() { [ "$(health "$1")" = "$2" ]; }
-"$MLB" watch 2>> "$WORK/watch.log" &
+"$MLB" watch --cgroup "$CG" 2>> "$WORK/watch.log" &
 WATCH=$!
 check "watch: up0 up" wait_for is_health 0 up
 check "watch: the IPv6-only up2 up" wait_for is_health 1 up

@@ -27,7 +27,7 @@ attach() {
 		--uplink "up1,$FAST" "$@"
 }
 start_watch() {
-	"$MLB" watch 2>> "$WORK/watch.log" &
+	"$MLB" watch --cgroup "$CG" 2>> "$WORK/watch.log" &
 	WATCH=$!
 }
 stop_watch() {
