@@ -2,10 +2,11 @@
  * benchmark: every transaction is a new socket (like netperf TCP_CRR), so
  * every transaction is one balancing decision.
  *
- *   crr server --listen ADDR:PORT [--udp] [--threads N] [--report FILE]
+ *   crr server --listen ADDR:PORT [--udp [--pktinfo]] [--threads N]
+ *              [--report FILE]
  *   crr client --connect ADDR:PORT [--udp] [--count N | --duration S]
  *              [--threads T] [--bind ADDR] [--device IFACE] [--report]
- *              [--rst]
+ *              [--rst] [--timeout S]
  *   crr sockets --count N [--threads T]
  *   crr hold --connect ADDR:PORT --count N --duration S
  *   crr marks --duration S [--every MS]
@@ -21,10 +22,16 @@
  * "conn I local ADDR mark 0xM ok|broken".
  * `sockets` only creates and closes sockets (the balancing decision and
  * nothing else) and prints the marks they got: "mark 0xM COUNT".
- * The server counts requests per peer address and writes them ("ADDR
- * COUNT" lines) on SIGTERM/SIGINT, or on SIGUSR1 without exiting.  The
- * client prints "transactions N", "failures N", "seconds S", "rate R" and,
- * with --report, "local ADDR COUNT" and "mark 0xM COUNT" lines.
+ * The server prints "ready mark 0xM" (the listening socket's mark) once
+ * it listens, counts requests per peer address and writes them ("ADDR
+ * COUNT" lines) on SIGTERM/SIGINT, or on SIGUSR1 without exiting.  A UDP
+ * server replies with sendto() from whatever source its route lookup
+ * picks; with --pktinfo it replies from the address the datagram came to
+ * (IP_PKTINFO / IPV6_PKTINFO), as DNS servers do.  The client prints
+ * "transactions N", "failures N", "seconds S", "rate R" and, with
+ * --report, "local ADDR COUNT" and "mark 0xM COUNT" lines.  --timeout S
+ * bounds connect() and the wait for each reply (default: the reply 1 s,
+ * connect() the kernel's SYN retries).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -201,9 +208,69 @@ static void on_signal(int sig)
 
 struct server {
 	int fd;
-	bool udp, echo;
+	bool udp, echo, pktinfo;
 	struct tally peers;	/* per thread */
 };
+
+/* Room for one IP_PKTINFO or IPV6_PKTINFO control message. */
+union pktinfo_control {
+	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	struct cmsghdr align;
+};
+
+/* --pktinfo: receive one datagram and reply from the address it was sent
+ * to (not the source a route lookup would pick); -1 if none came. */
+static int udp_reply_from_arrival(int fd, union sockaddr_any *peer)
+{
+	union pktinfo_control in, out;
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_name = peer, .msg_namelen = sizeof(*peer),
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = in.buf, .msg_controllen = sizeof(in.buf),
+	};
+	struct msghdr reply = {
+		.msg_name = peer, .msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = out.buf,
+	};
+	struct cmsghdr *cm, *o = (struct cmsghdr *)(void *)out.buf;
+
+	if (recvmsg(fd, &msg, MSG_DONTWAIT) < 0)
+		return -1;
+	reply.msg_namelen = msg.msg_namelen;
+	memset(&out, 0, sizeof(out));
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP &&
+		    cm->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo got, send = { 0 };
+
+			memcpy(&got, CMSG_DATA(cm), sizeof(got));
+			send.ipi_spec_dst = got.ipi_addr;  /* no device forced */
+			o->cmsg_len = CMSG_LEN(sizeof(send));
+			memcpy(CMSG_DATA(o), &send, sizeof(send));
+			reply.msg_controllen = CMSG_SPACE(sizeof(send));
+		} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+			   cm->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo got, send = { 0 };
+
+			memcpy(&got, CMSG_DATA(cm), sizeof(got));
+			send.ipi6_addr = got.ipi6_addr;
+			o->cmsg_len = CMSG_LEN(sizeof(send));
+			memcpy(CMSG_DATA(o), &send, sizeof(send));
+			reply.msg_controllen = CMSG_SPACE(sizeof(send));
+		} else {
+			continue;
+		}
+		o->cmsg_level = cm->cmsg_level;
+		o->cmsg_type = cm->cmsg_type;
+		break;
+	}
+	if (!reply.msg_controllen)
+		reply.msg_control = NULL;
+	sendmsg(fd, &reply, 0);
+	return 0;
+}
 
 /* --echo: one thread per connection, echoing until EOF or stop. */
 static void *echo_connection(void *arg)
@@ -238,7 +305,10 @@ static void *serve(void *arg)
 		/* Wake up now and then to see a signal's flag. */
 		if (poll(&pfd, 1, 100) <= 0)
 			continue;
-		if (s->udp) {
+		if (s->udp && s->pktinfo) {
+			if (udp_reply_from_arrival(s->fd, &peer) < 0)
+				continue;
+		} else if (s->udp) {
 			ssize_t r = recvfrom(s->fd, &byte, 1, MSG_DONTWAIT,
 					     &peer.sa, &len);
 			if (r < 0)
@@ -311,11 +381,14 @@ static void write_report(const char *path, struct server *servers, int n)
 }
 
 static int run_server(const union sockaddr_any *listen_at, bool udp,
-		      bool echo, int threads, const char *report)
+		      bool pktinfo, bool echo, int threads, const char *report)
 {
 	static struct server servers[MAX_THREADS];
 	pthread_t tids[MAX_THREADS];
 	struct sigaction sa = { .sa_handler = on_signal };
+	bool v6 = listen_at->sa.sa_family == AF_INET6;
+	uint32_t mark = 0;
+	socklen_t mlen = sizeof(mark);
 	int one = 1, fd;
 
 	sigaction(SIGTERM, &sa, NULL);
@@ -325,8 +398,13 @@ static int run_server(const union sockaddr_any *listen_at, bool udp,
 		    (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK, 0);
 	if (fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    (listen_at->sa.sa_family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
+	    (v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+			      sizeof(one))) ||
+	    (pktinfo && !v6 &&
+	     setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one))) ||
+	    (pktinfo && v6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
+			sizeof(one))) ||
 	    bind(fd, &listen_at->sa, sockaddr_len(listen_at)) ||
 	    (!udp && listen(fd, 4096))) {
 		fprintf(stderr, "crr: listen: %s\n", strerror(errno));
@@ -336,9 +414,11 @@ static int run_server(const union sockaddr_any *listen_at, bool udp,
 		servers[i].fd = fd;
 		servers[i].udp = udp;
 		servers[i].echo = echo;
+		servers[i].pktinfo = pktinfo;
 		pthread_create(&tids[i], NULL, serve, &servers[i]);
 	}
-	printf("ready\n");
+	getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &mlen);
+	printf("ready mark 0x%x\n", mark);
 	fflush(stdout);
 	while (!stop_requested) {
 		usleep(50000);
@@ -361,6 +441,7 @@ struct client {
 	union sockaddr_any bind_to;
 	char device[IFNAMSIZ];	/* SO_BINDTODEVICE; "": none */
 	bool udp, bind, rst;
+	struct timeval timeout;	/* --timeout: connect() and each reply */
 	uint64_t count;		/* transactions for this thread, 0: by time */
 	double deadline;
 	uint64_t done, failed;
@@ -392,6 +473,9 @@ static bool transact(struct client *c)
 	uint32_t mark = 0;
 	socklen_t mlen = sizeof(mark);
 	char byte = 'x';
+
+	if (c->timeout.tv_sec || c->timeout.tv_usec)
+		timeout = c->timeout;
 	bool ok = false;
 	int fd;
 
@@ -404,6 +488,10 @@ static bool transact(struct client *c)
 	getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &mlen);
 	tally_add(&c->marks, mark_key(mark), 1);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+	/* a blocking connect() waits at most the send timeout */
+	if (c->timeout.tv_sec || c->timeout.tv_usec)
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout,
+			   sizeof(timeout));
 	if (c->bind && bind(fd, &c->bind_to.sa, sockaddr_len(&c->bind_to))) {
 		note_error(c, "bind");
 		goto out;
@@ -643,20 +731,24 @@ static int run_sockets(uint64_t count, int threads)
 /* ---- command line ---------------------------------------------------- */
 
 static const char usage[] =
-"Usage: crr server --listen ADDR:PORT [--udp] [--threads N] [--report FILE]\n"
+"Usage: crr server --listen ADDR:PORT [--udp [--pktinfo]] [--threads N]\n"
+"                  [--report FILE]\n"
 "       crr client --connect ADDR:PORT [--udp] [--count N | --duration S]\n"
 "                  [--threads T] [--bind ADDR] [--device IFACE]\n"
-"                  [--report] [--rst]\n"
+"                  [--report] [--rst] [--timeout S]\n"
 "       crr sockets --count N [--threads T]\n"
 "       crr hold --connect ADDR:PORT --count N --duration S\n"
 "       crr marks --duration S [--every MS]\n"
 "\n"
 "Connect/request/response traffic: each transaction is a new socket, one\n"
-"byte each way.  The server counts requests per peer address and writes\n"
-"them on SIGTERM (or SIGUSR1).  The client prints transactions, failures,\n"
-"seconds and rate, and with --report the local addresses and socket marks\n"
-"it got.  ADDR:PORT is IPv4 or IPv6 ([2001:db8::1]:80).  Exit status: 0\n"
-"ok, 1 some transaction failed, 2 bad usage.\n";
+"byte each way.  The server prints \"ready mark 0xM\" (its socket's mark),\n"
+"counts requests per peer address and writes them on SIGTERM (or\n"
+"SIGUSR1); a --udp --pktinfo server replies from the address each\n"
+"datagram came to.  The client prints transactions, failures, seconds and\n"
+"rate, and with --report the local addresses and socket marks it got;\n"
+"--timeout S bounds connect() and each reply (default: reply 1 s).\n"
+"ADDR:PORT is IPv4 or IPv6 ([2001:db8::1]:80).  Exit status: 0 ok, 1 some\n"
+"transaction failed, 2 bad usage.\n";
 
 static int bad_usage(const char *msg, const char *arg)
 {
@@ -679,12 +771,14 @@ int main(int argc, char **argv)
 		{ "rst", no_argument, NULL, 'R' },
 		{ "echo", no_argument, NULL, 'e' },
 		{ "every", required_argument, NULL, 'E' },
+		{ "pktinfo", no_argument, NULL, 'P' },
+		{ "timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct client proto = { 0 };
 	const char *mode, *report_file = NULL, *addr = NULL;
-	bool report = false, echo = false;
+	bool report = false, echo = false, pktinfo = false;
 	unsigned every_ms = 10;
 	uint64_t count = 0;
 	double duration = 0;
@@ -750,6 +844,20 @@ int main(int argc, char **argv)
 				return bad_usage("--every must be 1..10000 ms",
 						 NULL);
 			break;
+		case 'P':
+			pktinfo = true;
+			break;
+		case 'T': {
+			double t = atof(optarg);
+
+			if (t <= 0 || t > 3600)
+				return bad_usage("--timeout must be 0..3600 s",
+						 NULL);
+			proto.timeout.tv_sec = (time_t)t;
+			proto.timeout.tv_usec =
+				(suseconds_t)((t - (double)(time_t)t) * 1e6);
+			break;
+		}
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -774,9 +882,11 @@ int main(int argc, char **argv)
 	    proto.bind_to.sa.sa_family != proto.server.sa.sa_family)
 		return bad_usage("--bind and --connect addresses are of "
 				 "different families", NULL);
+	if (pktinfo && !proto.udp)
+		return bad_usage("--pktinfo is for a --udp server", NULL);
 	if (!strcmp(mode, "server"))
-		return run_server(&proto.server, proto.udp, echo, threads,
-				  report_file);
+		return run_server(&proto.server, proto.udp, pktinfo, echo,
+				  threads, report_file);
 	if (!strcmp(mode, "hold")) {
 		if (!count || duration <= 0)
 			return bad_usage("give --count N and --duration S",

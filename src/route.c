@@ -503,7 +503,7 @@ struct rule_spec {
 /* Per family and uplink: connected route, host route to the gateway,
  * default; and per family the last-resort unreachable route. */
 #define MAX_ROUTES (NFAMILIES * (3 * MLB_MAX_UPLINKS + 1))
-/* Per family: the main-lookup rule, then a fwmark and a from rule per
+/* Per family: the main-lookup rule, then a from and a fwmark rule per
  * uplink, and the last-resort fwmark rule. */
 #define MAX_RULES (NFAMILIES * (2 + 2 * MLB_MAX_UPLINKS))
 
@@ -657,15 +657,21 @@ static void plan_family(const struct mlb_state *state, int family,
 	/* Marked sockets still reach every connected network: main is
 	 * consulted first, but its default route is ignored. */
 	plan_rule(p, family, prio, RT_TABLE_MAIN)->suppress_default = true;
+	/* The from-rules come before the marks: a packet that already has
+	 * an uplink's source address (a SYN-ACK, an accepted socket, a UDP
+	 * reply sent from the address the request came to) is a reply on
+	 * that uplink and must leave by it, whatever mark the listening
+	 * socket got.  A socket's first lookup has no source address yet,
+	 * so its mark decides, and picks the source with the table. */
 	for (__u32 i = 0; i < n; i++)
 		if (has[i])
-			plan_mark_rule(p, family, prio + 1, sides[i].table,
+			plan_from_rule(p, prio + 1, &sides[i]);
+	for (__u32 i = 0; i < n; i++)
+		if (has[i])
+			plan_mark_rule(p, family, prio + 2, sides[i].table,
 				       sides[i].mark, state->mark_mask);
-	for (__u32 i = 0; i < n; i++)
-		if (has[i])
-			plan_from_rule(p, prio + 2, &sides[i]);
 	if (unreachable)
-		plan_mark_rule(p, family, prio + 1, state->unreachable_table,
+		plan_mark_rule(p, family, prio + 2, state->unreachable_table,
 			       state->unreachable_mark, state->mark_mask);
 }
 
@@ -974,7 +980,7 @@ static void uplink_plan(const struct mlb_state *state, unsigned i,
 		if (!uplink_side(&state->uplinks[i], families[f], &side))
 			continue;
 		plan_uplink_routes(p, &side);
-		plan_from_rule(p, state->priority + 2, &side);
+		plan_from_rule(p, state->priority + 1, &side);
 	}
 }
 
