@@ -8,7 +8,7 @@
  *              [--threads T] [--bind ADDR] [--device IFACE] [--report]
  *              [--rst] [--timeout S]
  *   crr sockets --count N [--threads T]
- *   crr hold --connect ADDR:PORT --count N --duration S
+ *   crr hold --connect ADDR:PORT --count N --duration S [--bind ADDR]
  *   crr marks --duration S [--every MS]
  *
  * ADDR:PORT is IPv4 (192.0.2.1:80) or IPv6 ([2001:db8::1]:80, brackets
@@ -596,7 +596,8 @@ static int run_client(struct client *proto, uint64_t count, double duration,
 
 #define MAX_HELD 64
 
-static int run_hold(const union sockaddr_any *server, uint64_t count,
+static int run_hold(const union sockaddr_any *server,
+		    const union sockaddr_any *bind_to, uint64_t count,
 		    double duration)
 {
 	int fds[MAX_HELD];
@@ -621,7 +622,9 @@ static int run_hold(const union sockaddr_any *server, uint64_t count,
 		getsockopt(fds[i], SOL_SOCKET, SO_MARK, &marks[i], &len);
 		setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &timeout,
 			   sizeof(timeout));
-		if (connect(fds[i], &server->sa, sockaddr_len(server))) {
+		if ((bind_to &&
+		     bind(fds[i], &bind_to->sa, sockaddr_len(bind_to))) ||
+		    connect(fds[i], &server->sa, sockaddr_len(server))) {
 			broken[i] = true;
 			continue;
 		}
@@ -737,7 +740,7 @@ static const char usage[] =
 "                  [--threads T] [--bind ADDR] [--device IFACE]\n"
 "                  [--report] [--rst] [--timeout S]\n"
 "       crr sockets --count N [--threads T]\n"
-"       crr hold --connect ADDR:PORT --count N --duration S\n"
+"       crr hold --connect ADDR:PORT --count N --duration S [--bind ADDR]\n"
 "       crr marks --duration S [--every MS]\n"
 "\n"
 "Connect/request/response traffic: each transaction is a new socket, one\n"
@@ -891,7 +894,9 @@ int main(int argc, char **argv)
 		if (!count || duration <= 0)
 			return bad_usage("give --count N and --duration S",
 					 NULL);
-		return run_hold(&proto.server, count, duration);
+		return run_hold(&proto.server,
+				proto.bind ? &proto.bind_to : NULL, count,
+				duration);
 	}
 	if (!count && duration <= 0)
 		return bad_usage("give --count N or --duration SECONDS", NULL);

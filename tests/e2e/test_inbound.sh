@@ -184,6 +184,39 @@ in_inet nft reset counters table inet mlbinbound >/dev/null
 every_pair "inbound"
 replies_at_gateways "inbound"
 
+# Accepted connections keep the listener's mark (it is not the uplink
+# they came in on for most of them) and still carry traffic both ways:
+# two held connections to every uplink address, pinged for 2 s.
+listen echo4 --listen 0.0.0.0:6004 --echo
+listen echo6 --listen "[::]:6004" --echo
+expected= held=
+for a in $ADDRS4 $ADDRS6; do
+	if [[ $a == *:* ]]; then
+		t="[$a]" bind=$SERVER6 m=${MARK[echo6]}
+	else
+		t=$a bind=$SERVER m=${MARK[echo4]}
+	fi
+	expected+="$t:6004 $m"$'\n'"$t:6004 $m"$'\n'
+	nsenter --net="/run/netns/$INET" "$CRR" hold --connect "$t:6004" \
+		--bind "$bind" --count 2 --duration 2 > "$WORK/hold.$a" &
+	held="$held $!"
+done
+for a in $ADDRS4 $ADDRS6; do
+	for _ in $(seq 50); do
+		grep -q ready "$WORK/hold.$a" && break
+		sleep 0.1
+	done
+done
+check_eq "accepted connections on every uplink address have the listener's mark" \
+	"$(printf '%s' "$expected" | sort)" \
+	"$(in_cli ss -Htne state established 'sport = :6004' |
+		awk '{ for (i = 1; i <= NF; i++) {
+			if ($i ~ /:6004$/) l = $i; if ($i ~ /^fwmark:/) m = $i }
+			sub(/^fwmark:/, "", m); print l, m }' | sort)"
+wait $held
+check_eq "and carry traffic both ways (held connections answered)" \
+	"10 ok" "$(cat "$WORK"/hold.* | grep -c ' ok$') ok"
+
 # Outbound from the cgroup, with the listeners running, still splits
 # exactly.
 in_cgroup "$CRR" client --connect "$SERVER:5000" --count 60 > "$WORK/out"
