@@ -186,7 +186,8 @@ replies_at_gateways "inbound"
 
 # Accepted connections keep the listener's mark (it is not the uplink
 # they came in on for most of them) and still carry traffic both ways:
-# two held connections to every uplink address, pinged for 2 s.
+# two held connections to every uplink address, pinged for 4 s (ss
+# looks while they are held).
 listen echo4 --listen 0.0.0.0:6004 --echo
 listen echo6 --listen "[::]:6004" --echo
 expected= held=
@@ -198,7 +199,7 @@ for a in $ADDRS4 $ADDRS6; do
 	fi
 	expected+="$t:6004 $m"$'\n'"$t:6004 $m"$'\n'
 	nsenter --net="/run/netns/$INET" "$CRR" hold --connect "$t:6004" \
-		--bind "$bind" --count 2 --duration 2 > "$WORK/hold.$a" &
+		--bind "$bind" --count 2 --duration 4 > "$WORK/hold.$a" &
 	held="$held $!"
 done
 for a in $ADDRS4 $ADDRS6; do
@@ -210,7 +211,7 @@ done
 check_eq "accepted connections on every uplink address have the listener's mark" \
 	"$(printf '%s' "$expected" | sort)" \
 	"$(in_cli ss -Htne state established 'sport = :6004' |
-		awk '{ for (i = 1; i <= NF; i++) {
+		awk '{ l = m = ""; for (i = 1; i <= NF; i++) {
 			if ($i ~ /:6004$/) l = $i; if ($i ~ /^fwmark:/) m = $i }
 			sub(/^fwmark:/, "", m); print l, m }' | sort)"
 wait $held
