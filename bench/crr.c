@@ -1,13 +1,16 @@
 /* crr.c - connect/request/response traffic for mlb-bpf's tests and
  * benchmark: every transaction is a new socket (like netperf TCP_CRR), so
- * every transaction is one balancing decision.
+ * every transaction is one balancing decision.  This file is the command
+ * line, the client and the socket makers; crr_server.c serves and
+ * crr_tally.c counts (crr.h).
  *
- *   crr server --listen ADDR:PORT [--udp] [--threads N] [--report FILE]
+ *   crr server --listen ADDR:PORT [--udp [--pktinfo]] [--threads N]
+ *              [--report FILE]
  *   crr client --connect ADDR:PORT [--udp] [--count N | --duration S]
  *              [--threads T] [--bind ADDR] [--device IFACE] [--report]
- *              [--rst]
+ *              [--rst] [--timeout S]
  *   crr sockets --count N [--threads T]
- *   crr hold --connect ADDR:PORT --count N --duration S
+ *   crr hold --connect ADDR:PORT --count N --duration S [--bind ADDR]
  *   crr marks --duration S [--every MS]
  *
  * ADDR:PORT is IPv4 (192.0.2.1:80) or IPv6 ([2001:db8::1]:80, brackets
@@ -21,10 +24,16 @@
  * "conn I local ADDR mark 0xM ok|broken".
  * `sockets` only creates and closes sockets (the balancing decision and
  * nothing else) and prints the marks they got: "mark 0xM COUNT".
- * The server counts requests per peer address and writes them ("ADDR
- * COUNT" lines) on SIGTERM/SIGINT, or on SIGUSR1 without exiting.  The
- * client prints "transactions N", "failures N", "seconds S", "rate R" and,
- * with --report, "local ADDR COUNT" and "mark 0xM COUNT" lines.
+ * The server prints "ready mark 0xM" (the listening socket's mark) once
+ * it listens, counts requests per peer address and writes them ("ADDR
+ * COUNT" lines) on SIGTERM/SIGINT, or on SIGUSR1 without exiting.  A UDP
+ * server replies with sendto() from whatever source its route lookup
+ * picks; with --pktinfo it replies from the address the datagram came to
+ * (IP_PKTINFO / IPV6_PKTINFO), as DNS servers do.  The client prints
+ * "transactions N", "failures N", "seconds S", "rate R" and, with
+ * --report, "local ADDR COUNT" and "mark 0xM COUNT" lines.  --timeout S
+ * bounds connect() and the wait for each reply (default: the reply 1 s,
+ * connect() the kernel's SYN retries).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -32,10 +41,7 @@
 #include <getopt.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,313 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_THREADS 64
-#define MAX_KEYS 64		/* distinct addresses / marks tracked */
-
-/* What a tally counts by: a peer or local address of either family, or
- * a socket mark (family 0). */
-struct key {
-	int family;			/* AF_INET, AF_INET6, or 0: a mark */
-	union {
-		uint32_t mark;
-		unsigned char addr[16];	/* network byte order */
-	};
-};
-
-/* A socket address of either family. */
-union sockaddr_any {
-	struct sockaddr sa;
-	struct sockaddr_in in;
-	struct sockaddr_in6 in6;
-};
-
-static socklen_t sockaddr_len(const union sockaddr_any *a)
-{
-	return a->sa.sa_family == AF_INET6 ? sizeof(a->in6) : sizeof(a->in);
-}
-
-static struct key mark_key(uint32_t mark)
-{
-	struct key k;
-
-	memset(&k, 0, sizeof(k));
-	k.mark = mark;
-	return k;
-}
-
-static struct key addr_key(const union sockaddr_any *a)
-{
-	struct key k;
-
-	memset(&k, 0, sizeof(k));
-	k.family = a->sa.sa_family;
-	if (k.family == AF_INET6)
-		memcpy(k.addr, &a->in6.sin6_addr, 16);
-	else
-		memcpy(k.addr, &a->in.sin_addr, 4);
-	return k;
-}
-
-/* The address of k as text, in buf (INET6_ADDRSTRLEN bytes). */
-static const char *key_addr(const struct key *k, char *buf)
-{
-	return inet_ntop(k->family == AF_INET6 ? AF_INET6 : AF_INET, k->addr,
-			 buf, INET6_ADDRSTRLEN);
-}
-
-/* Addresses by family, then in numeric order (network byte order
- * compares as bytes). */
-static int compare_keys(const struct key *a, const struct key *b)
-{
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	return memcmp(a->addr, b->addr, sizeof(a->addr));
-}
-
-/* A small counting table: few distinct keys, so a linear scan. */
-struct tally {
-	struct key key[MAX_KEYS];
-	uint64_t count[MAX_KEYS];
-	unsigned n;
-};
-
-static void tally_add(struct tally *t, struct key key, uint64_t count)
-{
-	for (unsigned i = 0; i < t->n; i++) {
-		if (!compare_keys(&t->key[i], &key)) {
-			t->count[i] += count;
-			return;
-		}
-	}
-	if (t->n < MAX_KEYS) {
-		t->key[t->n] = key;
-		t->count[t->n++] = count;
-	}
-}
-
-static void tally_merge(struct tally *into, const struct tally *from)
-{
-	for (unsigned i = 0; i < from->n; i++)
-		tally_add(into, from->key[i], from->count[i]);
-}
-
-/* ADDR of either family (port 0); 0 or -1. */
-static int parse_addr(const char *host, union sockaddr_any *sa)
-{
-	memset(sa, 0, sizeof(*sa));
-	if (inet_pton(AF_INET, host, &sa->in.sin_addr) == 1) {
-		sa->in.sin_family = AF_INET;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &sa->in6.sin6_addr) == 1) {
-		sa->in6.sin6_family = AF_INET6;
-		return 0;
-	}
-	return -1;
-}
-
-/* "ADDR:PORT", "[ADDR6]:PORT" or "ADDR6:PORT" (the port follows the last
- * colon). */
-static int parse_addr_port(const char *arg, union sockaddr_any *sa)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon = strrchr(arg, ':');
-	size_t len = colon ? (size_t)(colon - arg) : 0;
-	bool bracketed = len >= 2 && arg[0] == '[' && arg[len - 1] == ']';
-	char *end;
-	long port;
-
-	if (!colon || len >= sizeof(host))
-		return -1;
-	if (bracketed)
-		snprintf(host, sizeof(host), "%.*s", (int)len - 2, arg + 1);
-	else
-		snprintf(host, sizeof(host), "%.*s", (int)len, arg);
-	port = strtol(colon + 1, &end, 10);
-	if (*end || port < 1 || port > 65535 || parse_addr(host, sa) ||
-	    (bracketed && sa->sa.sa_family != AF_INET6))
-		return -1;
-	if (sa->sa.sa_family == AF_INET6)
-		sa->in6.sin6_port = htons((uint16_t)port);
-	else
-		sa->in.sin_port = htons((uint16_t)port);
-	return 0;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* ---- server ---------------------------------------------------------- */
-
-static volatile sig_atomic_t stop_requested, report_requested;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		report_requested = 1;
-	else
-		stop_requested = 1;
-}
-
-struct server {
-	int fd;
-	bool udp, echo;
-	struct tally peers;	/* per thread */
-};
-
-/* --echo: one thread per connection, echoing until EOF or stop. */
-static void *echo_connection(void *arg)
-{
-	int c = (int)(intptr_t)arg;
-	struct pollfd cp = { .fd = c, .events = POLLIN };
-	char buf[256];
-
-	while (!stop_requested) {
-		ssize_t r;
-
-		if (poll(&cp, 1, 100) <= 0)
-			continue;
-		r = read(c, buf, sizeof(buf));
-		if (r <= 0 || write(c, buf, (size_t)r) != r)
-			break;
-	}
-	close(c);
-	return NULL;
-}
-
-static void *serve(void *arg)
-{
-	struct server *s = arg;
-	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
-	char byte;
-
-	while (!stop_requested) {
-		union sockaddr_any peer;
-		socklen_t len = sizeof(peer);
-
-		/* Wake up now and then to see a signal's flag. */
-		if (poll(&pfd, 1, 100) <= 0)
-			continue;
-		if (s->udp) {
-			ssize_t r = recvfrom(s->fd, &byte, 1, MSG_DONTWAIT,
-					     &peer.sa, &len);
-			if (r < 0)
-				continue;
-			sendto(s->fd, &byte, 1, 0, &peer.sa, len);
-		} else {
-			int c = accept4(s->fd, &peer.sa, &len, SOCK_NONBLOCK);
-			if (c < 0)
-				continue;
-			struct pollfd cp = { .fd = c, .events = POLLIN };
-
-			if (s->echo) {
-				pthread_t t;
-
-				if (pthread_create(&t, NULL, echo_connection,
-						   (void *)(intptr_t)c) == 0)
-					pthread_detach(t);
-				else
-					close(c);
-				tally_add(&s->peers, addr_key(&peer), 1);
-				continue;
-			}
-			if (poll(&cp, 1, 2000) > 0 && read(c, &byte, 1) == 1 &&
-			    write(c, &byte, 1) == 1) {
-				/* served */
-			}
-			close(c);
-		}
-		tally_add(&s->peers, addr_key(&peer), 1);
-	}
-	return NULL;
-}
-
-static int compare_entries(const void *a, const void *b)
-{
-	return compare_keys(a, b);
-}
-
-/* Peers in address order, "ADDR COUNT" each. */
-static void write_report(const char *path, struct server *servers, int n)
-{
-	struct tally all = { 0 };
-	struct {
-		struct key key;		/* first: compare_entries */
-		uint64_t count;
-	} entries[MAX_KEYS];
-	FILE *f = path ? fopen(path, "w") : stdout;
-
-	if (!f) {
-		fprintf(stderr, "crr: %s: %s\n", path, strerror(errno));
-		return;
-	}
-	for (int i = 0; i < n; i++)
-		tally_merge(&all, &servers[i].peers);
-	for (unsigned i = 0; i < all.n; i++) {
-		entries[i].key = all.key[i];
-		entries[i].count = all.count[i];
-	}
-	qsort(entries, all.n, sizeof(entries[0]), compare_entries);
-	for (unsigned i = 0; i < all.n; i++) {
-		char addr[INET6_ADDRSTRLEN];
-
-		fprintf(f, "%s %llu\n", key_addr(&entries[i].key, addr),
-			(unsigned long long)entries[i].count);
-	}
-	if (path)
-		fclose(f);
-	else
-		fflush(f);
-}
-
-static int run_server(const union sockaddr_any *listen_at, bool udp,
-		      bool echo, int threads, const char *report)
-{
-	static struct server servers[MAX_THREADS];
-	pthread_t tids[MAX_THREADS];
-	struct sigaction sa = { .sa_handler = on_signal };
-	int one = 1, fd;
-
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	fd = socket(listen_at->sa.sa_family,
-		    (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK, 0);
-	if (fd < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    (listen_at->sa.sa_family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
-	    bind(fd, &listen_at->sa, sockaddr_len(listen_at)) ||
-	    (!udp && listen(fd, 4096))) {
-		fprintf(stderr, "crr: listen: %s\n", strerror(errno));
-		return 1;
-	}
-	for (int i = 0; i < threads; i++) {
-		servers[i].fd = fd;
-		servers[i].udp = udp;
-		servers[i].echo = echo;
-		pthread_create(&tids[i], NULL, serve, &servers[i]);
-	}
-	printf("ready\n");
-	fflush(stdout);
-	while (!stop_requested) {
-		usleep(50000);
-		if (report_requested) {
-			report_requested = 0;
-			write_report(report, servers, threads);
-		}
-	}
-	for (int i = 0; i < threads; i++)
-		pthread_join(tids[i], NULL);
-	write_report(report, servers, threads);
-	close(fd);
-	return 0;
-}
+#include "crr.h"
 
 /* ---- client ---------------------------------------------------------- */
 
@@ -361,6 +61,7 @@ struct client {
 	union sockaddr_any bind_to;
 	char device[IFNAMSIZ];	/* SO_BINDTODEVICE; "": none */
 	bool udp, bind, rst;
+	struct timeval timeout;	/* --timeout: connect() and each reply */
 	uint64_t count;		/* transactions for this thread, 0: by time */
 	double deadline;
 	uint64_t done, failed;
@@ -392,6 +93,9 @@ static bool transact(struct client *c)
 	uint32_t mark = 0;
 	socklen_t mlen = sizeof(mark);
 	char byte = 'x';
+
+	if (c->timeout.tv_sec || c->timeout.tv_usec)
+		timeout = c->timeout;
 	bool ok = false;
 	int fd;
 
@@ -404,6 +108,10 @@ static bool transact(struct client *c)
 	getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &mlen);
 	tally_add(&c->marks, mark_key(mark), 1);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+	/* a blocking connect() waits at most the send timeout */
+	if (c->timeout.tv_sec || c->timeout.tv_usec)
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout,
+			   sizeof(timeout));
 	if (c->bind && bind(fd, &c->bind_to.sa, sockaddr_len(&c->bind_to))) {
 		note_error(c, "bind");
 		goto out;
@@ -508,7 +216,8 @@ static int run_client(struct client *proto, uint64_t count, double duration,
 
 #define MAX_HELD 64
 
-static int run_hold(const union sockaddr_any *server, uint64_t count,
+static int run_hold(const union sockaddr_any *server,
+		    const union sockaddr_any *bind_to, uint64_t count,
 		    double duration)
 {
 	int fds[MAX_HELD];
@@ -533,7 +242,9 @@ static int run_hold(const union sockaddr_any *server, uint64_t count,
 		getsockopt(fds[i], SOL_SOCKET, SO_MARK, &marks[i], &len);
 		setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &timeout,
 			   sizeof(timeout));
-		if (connect(fds[i], &server->sa, sockaddr_len(server))) {
+		if ((bind_to &&
+		     bind(fds[i], &bind_to->sa, sockaddr_len(bind_to))) ||
+		    connect(fds[i], &server->sa, sockaddr_len(server))) {
 			broken[i] = true;
 			continue;
 		}
@@ -643,20 +354,24 @@ static int run_sockets(uint64_t count, int threads)
 /* ---- command line ---------------------------------------------------- */
 
 static const char usage[] =
-"Usage: crr server --listen ADDR:PORT [--udp] [--threads N] [--report FILE]\n"
+"Usage: crr server --listen ADDR:PORT [--udp [--pktinfo]] [--threads N]\n"
+"                  [--report FILE]\n"
 "       crr client --connect ADDR:PORT [--udp] [--count N | --duration S]\n"
 "                  [--threads T] [--bind ADDR] [--device IFACE]\n"
-"                  [--report] [--rst]\n"
+"                  [--report] [--rst] [--timeout S]\n"
 "       crr sockets --count N [--threads T]\n"
-"       crr hold --connect ADDR:PORT --count N --duration S\n"
+"       crr hold --connect ADDR:PORT --count N --duration S [--bind ADDR]\n"
 "       crr marks --duration S [--every MS]\n"
 "\n"
 "Connect/request/response traffic: each transaction is a new socket, one\n"
-"byte each way.  The server counts requests per peer address and writes\n"
-"them on SIGTERM (or SIGUSR1).  The client prints transactions, failures,\n"
-"seconds and rate, and with --report the local addresses and socket marks\n"
-"it got.  ADDR:PORT is IPv4 or IPv6 ([2001:db8::1]:80).  Exit status: 0\n"
-"ok, 1 some transaction failed, 2 bad usage.\n";
+"byte each way.  The server prints \"ready mark 0xM\" (its socket's mark),\n"
+"counts requests per peer address and writes them on SIGTERM (or\n"
+"SIGUSR1); a --udp --pktinfo server replies from the address each\n"
+"datagram came to.  The client prints transactions, failures, seconds and\n"
+"rate, and with --report the local addresses and socket marks it got;\n"
+"--timeout S bounds connect() and each reply (default: reply 1 s).\n"
+"ADDR:PORT is IPv4 or IPv6 ([2001:db8::1]:80).  Exit status: 0 ok, 1 some\n"
+"transaction failed, 2 bad usage.\n";
 
 static int bad_usage(const char *msg, const char *arg)
 {
@@ -679,12 +394,14 @@ int main(int argc, char **argv)
 		{ "rst", no_argument, NULL, 'R' },
 		{ "echo", no_argument, NULL, 'e' },
 		{ "every", required_argument, NULL, 'E' },
+		{ "pktinfo", no_argument, NULL, 'P' },
+		{ "timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct client proto = { 0 };
 	const char *mode, *report_file = NULL, *addr = NULL;
-	bool report = false, echo = false;
+	bool report = false, echo = false, pktinfo = false;
 	unsigned every_ms = 10;
 	uint64_t count = 0;
 	double duration = 0;
@@ -750,6 +467,20 @@ int main(int argc, char **argv)
 				return bad_usage("--every must be 1..10000 ms",
 						 NULL);
 			break;
+		case 'P':
+			pktinfo = true;
+			break;
+		case 'T': {
+			double t = atof(optarg);
+
+			if (t <= 0 || t > 3600)
+				return bad_usage("--timeout must be 0..3600 s",
+						 NULL);
+			proto.timeout.tv_sec = (time_t)t;
+			proto.timeout.tv_usec =
+				(suseconds_t)((t - (double)(time_t)t) * 1e6);
+			break;
+		}
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -774,14 +505,18 @@ int main(int argc, char **argv)
 	    proto.bind_to.sa.sa_family != proto.server.sa.sa_family)
 		return bad_usage("--bind and --connect addresses are of "
 				 "different families", NULL);
+	if (pktinfo && !proto.udp)
+		return bad_usage("--pktinfo is for a --udp server", NULL);
 	if (!strcmp(mode, "server"))
-		return run_server(&proto.server, proto.udp, echo, threads,
-				  report_file);
+		return run_server(&proto.server, proto.udp, pktinfo, echo,
+				  threads, report_file);
 	if (!strcmp(mode, "hold")) {
 		if (!count || duration <= 0)
 			return bad_usage("give --count N and --duration S",
 					 NULL);
-		return run_hold(&proto.server, count, duration);
+		return run_hold(&proto.server,
+				proto.bind ? &proto.bind_to : NULL, count,
+				duration);
 	}
 	if (!count && duration <= 0)
 		return bad_usage("give --count N or --duration SECONDS", NULL);

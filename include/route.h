@@ -9,8 +9,14 @@
  *   table T_i:  ADDR_i/PREFIX dev IF_i scope link src ADDR_i
  *               default via GW_i dev IF_i src ADDR_i
  *   rule  P:    from all lookup main suppress_prefixlength 0
- *   rule  P+1:  fwmark M_i/MASK lookup T_i       (one per uplink)
- *   rule  P+2:  from ADDR_i lookup T_i           (one per uplink)
+ *   rule  P+1:  from ADDR_i lookup T_i           (one per uplink)
+ *   rule  P+2:  fwmark M_i/MASK lookup T_i       (one per uplink)
+ *
+ * The from-rules come first so that replies (SYN-ACKs, accepted
+ * sockets, UDP replies sent from the address a request came to) leave by
+ * the uplink they arrived on, whatever mark the listening socket got; a
+ * new outgoing socket has no source address at its first lookup, so its
+ * mark picks the table and, with it, the source.
  *
  * An uplink gets a family's routes and rules only if it has an address of
  * that family (state.h: addr, addr6); rule P of a family only exists if
@@ -19,7 +25,7 @@
  * an uplink with an IPv6 address but no IPv6 gateway gets no IPv6
  * default, so its IPv6 sockets leave by the main table's.  With
  * last-resort unreachable each family also has "unreachable default" in
- * table state->unreachable_table and its fwmark rule at P+1.
+ * table state->unreachable_table and its fwmark rule at P+2.
  *
  * Routes and rules carry protocol MLB_RTPROT so they are recognisable
  * (`ip rule` shows "proto 77").

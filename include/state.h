@@ -109,7 +109,7 @@ struct mlb_state {
 	__u32 mark_base;
 	__u32 mark_mask;
 	__u32 table_base;
-	__u32 priority;			/* first of the three rule priorities */
+	__u32 priority;			/* first of the three rule priorities (route.h) */
 	__u32 installed;		/* MLB_INSTALLED_* */
 	__u32 masquerade;		/* 1 unless --no-masquerade */
 	__u32 record_sockets;		/* 1 with --record-sockets */

@@ -690,15 +690,21 @@ static void plan_family(const struct mlb_state *state, int family,
 	/* Marked sockets still reach every connected network: main is
 	 * consulted first, but its default route is ignored. */
 	plan_rule(p, family, prio, RT_TABLE_MAIN)->suppress_default = true;
+	/* The from-rules come before the marks: a packet that already has
+	 * an uplink's source address (a SYN-ACK, an accepted socket, a UDP
+	 * reply sent from the address the request came to) is a reply on
+	 * that uplink and must leave by it, whatever mark the listening
+	 * socket got.  A socket's first lookup has no source address yet,
+	 * so its mark decides, and picks the source with the table. */
 	for (__u32 i = 0; i < n; i++)
 		if (has[i])
-			plan_mark_rule(p, family, prio + 1, sides[i].table,
+			plan_from_rule(p, prio + 1, &sides[i]);
+	for (__u32 i = 0; i < n; i++)
+		if (has[i])
+			plan_mark_rule(p, family, prio + 2, sides[i].table,
 				       sides[i].mark, state->mark_mask);
-	for (__u32 i = 0; i < n; i++)
-		if (has[i])
-			plan_from_rule(p, prio + 2, &sides[i]);
 	if (unreachable)
-		plan_mark_rule(p, family, prio + 1, state->unreachable_table,
+		plan_mark_rule(p, family, prio + 2, state->unreachable_table,
 			       state->unreachable_mark, state->mark_mask);
 }
 

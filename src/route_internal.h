@@ -74,7 +74,7 @@ struct rule_spec {
 /* Per family and uplink: connected route, host route to the gateway,
  * default; and per family the last-resort unreachable route. */
 #define MAX_ROUTES (NFAMILIES * (3 * MLB_MAX_UPLINKS + 1))
-/* Per family: the main-lookup rule, then a fwmark and a from rule per
+/* Per family: the main-lookup rule, then a from and a fwmark rule per
  * uplink, and the last-resort fwmark rule. */
 #define MAX_RULES (NFAMILIES * (2 + 2 * MLB_MAX_UPLINKS))
 

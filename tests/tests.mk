@@ -41,9 +41,10 @@ $(BUILD)/tests/test_%: tests/bpf/test_%.c $(LIB_OBJS) | $(BUILD)/tests
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(LIB_OBJS) $(PKG_LIBS) -lcmocka -o $@
 
-$(BUILD)/crr: bench/crr.c | $(BUILD)
+$(BUILD)/crr: bench/crr.c bench/crr_server.c bench/crr_tally.c bench/crr.h \
+	      | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -pthread $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -pthread $(filter %.c,$^) -o $@
 
 -include $(wildcard $(BUILD)/asan/*.d)
 
