@@ -1,68 +1,32 @@
-/* watch.c - uplink health: probes, link events, failover (see watch.h). */
-#include <arpa/inet.h>
-#include <errno.h>
+/* watch.c - the health daemon's loop: attachments come and go, link
+ * events wake it, probes are polled, the configuration file is re-applied
+ * on SIGHUP (see watch.h; each uplink is judged in watch_uplinks.c). */
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <stdio.h>
 #include <unistd.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
 #include "apply.h"
-#include "attachment.h"
 #include "journal.h"
 #include "loader.h"
-#include "lock.h"
 #include "netns.h"
 #include "probe.h"
-#include "repair.h"
-#include "route.h"
-#include "slots.h"
 #include "watch.h"
+#include "watch_internal.h"
 
-#define MAX_WATCHED 64
 #define RESCAN_US 1000000	/* look for new or removed attachments */
-
-/* One uplink of one attachment. */
-struct uplink_watch {
-	struct mlb_health health;
-	struct probe probes[MLB_MAX_PROBES];
-	unsigned in_flight;		/* probes of the current round */
-	bool round_ok;			/* some probe of the round answered */
-	uint32_t round_rtt_us;
-	uint64_t next_probe_us;
-	bool link_ok;			/* admin up, carrier, address */
-	/* Its table and rules are complete (of the family its probes use):
-	 * only then does an answered probe count, since marked sockets
-	 * find an empty table otherwise and leave by main. */
-	bool routing_ok;
-	bool down_by_link;		/* taken down by a link event */
-	char logged_problem[192];	/* the last repair failure logged */
-};
-
-struct attachment_watch {
-	bool used;
-	uint64_t id;
-	uint32_t link_id;		/* a re-attach makes a new link */
-	struct mlb_pins pins;
-	struct mlb_state state;
-	int events;			/* netlink socket in its namespace */
-	bool check_links;		/* an event arrived, or first look */
-	bool reachable;			/* its namespace could be entered */
-	struct uplink_watch up[MLB_MAX_UPLINKS];
-};
 
 static volatile sig_atomic_t stop_requested, rescan_requested,
 	reload_requested;
-static struct attachment_watch watched[MAX_WATCHED];
-static const struct watch_defaults *defaults;
+struct attachment_watch watched[MAX_WATCHED];
+const struct watch_defaults *defaults;
 
 static void on_signal(int sig)
 {
@@ -84,15 +48,8 @@ void watch_default_settings(struct watch_defaults *d)
 }
 
 /* An uplink's own setting, or watch's default. */
-static unsigned setting(unsigned own, unsigned fallback)
-{
-	return own ? own : fallback;
-}
 
-static void log_line(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static void log_line(const char *fmt, ...)
+void watch_log_line(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -159,373 +116,6 @@ static void drain(int fd)
 		;
 }
 
-/* ---- health state ------------------------------------------------------ */
-
-static const char *uplink_name(const struct attachment_watch *a, unsigned i)
-{
-	return a->state.uplinks[i].ifname;
-}
-
-static void set_state(struct attachment_watch *a, unsigned i, __u32 state,
-		      const char *reason)
-{
-	struct mlb_health *h = &a->up[i].health;
-	struct mlb_err err;
-
-	if (h->state == state)
-		return;
-	h->state = state;
-	h->since = (uint64_t)time(NULL);
-	snprintf(h->reason, sizeof(h->reason), "%s", reason);
-	log_line("cgroup %s uplink %s: %s (%s)", a->state.cgroup_path,
-		 uplink_name(a, i), state == MLB_HEALTH_UP ? "up" : "down",
-		 reason);
-	if (loader_write_health(&a->pins, i, h, &err))
-		log_line("%s", err.msg);
-}
-
-/* New sockets go to the uplinks that are not down, by their weights; when
- * all are down, to the last resort (no mark: main; or the unreachable
- * mark, which is one more "uplink" after the real ones). */
-/* Take up what `apply` changed in place (weights, probe settings) since
- * the record was read: the record is the truth, this copy a cache. */
-static void refresh_state(struct attachment_watch *a)
-{
-	struct mlb_state fresh;
-	struct mlb_err err;
-
-	if (loader_read_state(&a->pins, &fresh, &err) == 0 &&
-	    fresh.nuplinks == a->state.nuplinks)
-		a->state = fresh;
-}
-
-/* Under the writers' lock, from reading the record to the flip: an
- * `apply` changing weights at the same time either comes first (and its
- * weights are read here) or after (and it reads the health written
- * here); neither change is lost. */
-static void apply_weights(struct attachment_watch *a)
-{
-	struct mlb_health health[MLB_MAX_UPLINKS];
-	unsigned weights[MLB_MAX_UPLINKS + 1], live, n;
-	struct mlb_err err;
-
-	if (journal_lock(&err)) {
-		log_line("cgroup %s: %s", a->state.cgroup_path, err.msg);
-		return;
-	}
-	journal_report(stderr, "mlb-bpf watch: ");
-	refresh_state(a);
-	for (unsigned i = 0; i < a->state.nuplinks; i++)
-		health[i] = a->up[i].health;
-	n = mlb_live_weights(&a->state, health, weights, &live);
-	if (loader_set_weights(&a->pins, weights, n, &err))
-		log_line("cgroup %s: %s", a->state.cgroup_path, err.msg);
-	else if (!live)
-		log_line("cgroup %s: every uplink is down; new sockets %s",
-			 a->state.cgroup_path,
-			 a->state.last_resort == MLB_LAST_RESORT_UNREACHABLE ?
-			 "get the unreachable route" : "follow the main table");
-	mlb_unlock();
-}
-
-/* ---- link checks (events, and at every probe) -------------------------- */
-
-/* Why the uplink cannot carry traffic now, or NULL.  One that carries
- * IPv4 needs its IPv4 address, one that carries only IPv6 its IPv6
- * address. */
-static const char *link_problem(const struct mlb_state_uplink *u,
-				const struct mlb_link_info *link)
-{
-	if (!link->admin_up)
-		return "admin down";
-	if (!link->carrier)
-		return "carrier lost";
-	if (u->addr ? !link->has_addr4 : !link->has_addr6)
-		return "address removed";
-	return NULL;
-}
-
-static void cancel_round(struct uplink_watch *w)
-{
-	for (unsigned p = 0; p < w->in_flight; p++)
-		probe_cancel(&w->probes[p]);
-	w->in_flight = 0;
-}
-
-/* Look every uplink up in the kernel: its link's state, and in next what
- * it has now (index, addresses, gateways).  An uplink whose link fails
- * goes down at once; one whose link is back is probed at once, so it can
- * return on the first answered probe.  Returns true if some uplink went
- * down. */
-static bool check_links(struct attachment_watch *a, struct mlb_state *next)
-{
-	bool changed = false;
-
-	*next = a->state;
-	for (unsigned i = 0; i < a->state.nuplinks; i++) {
-		struct uplink_watch *w = &a->up[i];
-		struct mlb_link_info link;
-		const char *why;
-		struct mlb_err err;
-		bool was_ok = w->link_ok;
-
-		if (route_lookup_link(uplink_name(a, i), &link, &err)) {
-			why = strstr(err.msg, "no IPv4") ? "address removed" :
-							   "interface gone";
-		} else {
-			why = link_problem(&a->state.uplinks[i], &link);
-			route_follow_link(&next->uplinks[i], &link);
-		}
-		w->link_ok = !why;
-		if (why && w->health.state != MLB_HEALTH_DOWN) {
-			w->down_by_link = true;
-			set_state(a, i, MLB_HEALTH_DOWN, why);
-			changed = true;
-		} else if (!why && !was_ok) {
-			cancel_round(w);
-			w->next_probe_us = 0;
-			w->health.fails = 0;
-		}
-	}
-	return changed;
-}
-
-static uint32_t current_link_id(uint64_t id);
-
-/* The watched attachment that repairs the routing a shares with others
- * (see attachment_same_routing): the first one of them, so two never
- * fight over one table. */
-static struct attachment_watch *routing_leader(struct attachment_watch *a)
-{
-	for (unsigned s = 0; s < MAX_WATCHED; s++) {
-		struct attachment_watch *b = &watched[s];
-
-		if (b == a)
-			break;
-		if (b->used && attachment_same_routing(&b->state, &a->state))
-			return b;
-	}
-	return a;
-}
-
-/* The uplink's gateway, address or index changed (DHCP, a re-created
- * interface): say so. */
-static void log_moves(const struct attachment_watch *a,
-		      const struct mlb_state *next)
-{
-	char moved[256];
-
-	for (unsigned i = 0; i < a->state.nuplinks; i++)
-		if (repair_describe_move(&a->state.uplinks[i],
-					 &next->uplinks[i], moved,
-					 sizeof(moved)))
-			log_line("cgroup %s uplink %s: %s",
-				 a->state.cgroup_path, uplink_name(a, i),
-				 moved);
-}
-
-/* One line per repaired part, and one per failure to repair while its
- * link is fine (the same failure is not repeated). */
-static void log_repairs(struct attachment_watch *a, const char *who,
-			__u32 table, const struct route_uplink_check *c,
-			bool complete, bool link_ok, char *logged,
-			size_t logged_len)
-{
-	char what[128];
-
-	if (route_describe_repair(c, table, what, sizeof(what)))
-		log_line("cgroup %s %s: %s", a->state.cgroup_path, who, what);
-	if (complete) {
-		logged[0] = 0;
-	} else if (link_ok && strcmp(logged, c->problem)) {
-		log_line("cgroup %s %s: routing not repaired: %s",
-			 a->state.cgroup_path, who, c->problem);
-		snprintf(logged, logged_len, "%s", c->problem);
-	}
-}
-
-/* Record what the links say and make the routing what the record says,
- * under the writers' lock. */
-static void repair_routing(struct attachment_watch *a, struct mlb_state *next)
-{
-	static char shared_logged[192];
-	static struct mlb_state found, record;
-	struct attachment_watch *leader = routing_leader(a);
-	struct route_check check;
-	struct mlb_err err;
-	char who[IF_NAMESIZE + 8];
-
-	found = leader == a ? *next : leader->state;
-	if (journal_lock(&err)) {
-		log_line("%s", err.msg);
-		return;
-	}
-	/* Detached or replaced meanwhile: its routing is not ours to put
-	 * back (the next rescan lets it go).  A policy riding on another's
-	 * routing takes what that one found. */
-	if (!loader_is_attached(a->id) || current_link_id(a->id) != a->link_id ||
-	    repair_record(&a->pins, &found, &record, next, &err)) {
-		mlb_unlock();
-		return;
-	}
-	for (unsigned j = 0; leader != a && j < a->state.nuplinks; j++)
-		a->up[j].routing_ok = leader->up[j].routing_ok;
-	a->state = record;
-	log_moves(a, next);
-	a->state = *next;
-	if (leader != a) {
-		mlb_unlock();
-		return;
-	}
-	if (route_reconcile(&a->state, true, &check, &err)) {
-		log_line("cgroup %s: %s", a->state.cgroup_path, err.msg);
-		mlb_unlock();
-		return;
-	}
-	mlb_unlock();
-	for (unsigned i = 0; i < a->state.nuplinks; i++) {
-		const struct mlb_state_uplink *u = &a->state.uplinks[i];
-		struct uplink_watch *w = &a->up[i];
-
-		w->routing_ok = route_uplink_complete(&check, i, u->addr ?
-						      AF_INET : AF_INET6);
-		snprintf(who, sizeof(who), "uplink %s", u->ifname);
-		log_repairs(a, who, u->table, &check.up[i],
-			    route_uplink_complete(&check, i, AF_UNSPEC),
-			    w->link_ok, w->logged_problem,
-			    sizeof(w->logged_problem));
-	}
-	log_repairs(a, "rules", a->state.priority, &check.shared,
-		    !check.shared.missing[0] && !check.shared.missing[1], true,
-		    shared_logged, sizeof(shared_logged));
-}
-
-/* ---- probes ------------------------------------------------------------ */
-
-static bool end_round(struct attachment_watch *a, unsigned i);
-
-/* Returns false if no probe could even be sent (a failed round). */
-static bool start_round(struct attachment_watch *a, unsigned i, uint64_t now)
-{
-	const struct mlb_state_uplink *u = &a->state.uplinks[i];
-	struct uplink_watch *w = &a->up[i];
-	unsigned type = setting(u->probe_type, defaults->probe_type);
-	unsigned port = setting(u->probe_port, defaults->probe_port);
-	unsigned timeout = setting(u->timeout_ms, defaults->timeout_ms);
-	unsigned n = u->nprobes ? u->nprobes : 1;
-	static const enum probe_type types[] = {
-		[MLB_PROBE_ICMP] = PROBE_ICMP,
-		[MLB_PROBE_TCP] = PROBE_TCP,
-		[MLB_PROBE_ARP] = PROBE_ARP,
-	};
-
-	w->next_probe_us = now + 1000ULL *
-		setting(u->interval_ms, defaults->interval_ms);
-	w->round_ok = false;
-	w->in_flight = 0;
-	/* Nothing to probe (state.h): the round is decided at once,
-	 * answered while the link is fine. */
-	if (mlb_uplink_judged_by_link(u)) {
-		w->round_ok = w->link_ok && w->routing_ok;
-		w->round_rtt_us = 0;
-		return false;
-	}
-	for (unsigned p = 0; p < n; p++) {
-		struct in_addr target = {
-			.s_addr = u->nprobes ? u->probes[p] : u->gateway,
-		};
-		struct in_addr source = { .s_addr = u->addr };
-		struct mlb_err err;
-
-		if (probe_start(&w->probes[w->in_flight], types[type], target,
-				(uint16_t)port, u->ifname, (int)u->ifindex,
-				source, u->mark, timeout, &err) == 0)
-			w->in_flight++;
-	}
-	return w->in_flight > 0;
-}
-
-/* One probe round finished: count it, and decide. */
-static bool end_round(struct attachment_watch *a, unsigned i)
-{
-	const struct mlb_state_uplink *u = &a->state.uplinks[i];
-	struct uplink_watch *w = &a->up[i];
-	struct mlb_health *h = &w->health;
-	unsigned down = setting(u->down, defaults->down);
-	unsigned up = setting(u->up, defaults->up);
-	char why[64];
-	struct mlb_err err;
-	__u32 before = h->state;
-
-	/* An answer through the device proves nothing while the uplink's
-	 * table or rules are missing: its marked sockets go elsewhere. */
-	if (!w->routing_ok)
-		w->round_ok = false;
-	h->last_probe = (uint64_t)time(NULL);
-	h->last_ok = w->round_ok;
-	if (w->round_ok) {
-		h->rtt_us = w->round_rtt_us;
-		h->successes++;
-		h->fails = 0;
-	} else {
-		h->fails++;
-		h->successes = 0;
-		/* Its link is back but its probes keep failing: from now on
-		 * a probe failure, which needs `up` answers. */
-		if (w->link_ok && h->fails >= down)
-			w->down_by_link = false;
-	}
-	if (h->state != MLB_HEALTH_DOWN && h->fails >= down) {
-		snprintf(why, sizeof(why), "%u probes failed", h->fails);
-		w->down_by_link = false;
-		set_state(a, i, MLB_HEALTH_DOWN, why);
-	} else if (h->state == MLB_HEALTH_DOWN && w->link_ok &&
-		   w->down_by_link && w->round_ok) {
-		/* Its link failed, not its probes: back on the first
-		 * answer once the link is. */
-		w->down_by_link = false;
-		set_state(a, i, MLB_HEALTH_UP, "link back, probe answered");
-	} else if (h->state == MLB_HEALTH_DOWN && w->link_ok &&
-		   h->successes >= up) {
-		snprintf(why, sizeof(why), "%u probes answered", h->successes);
-		set_state(a, i, MLB_HEALTH_UP, why);
-	} else if (loader_write_health(&a->pins, i, h, &err)) {
-		log_line("%s", err.msg);
-	}
-	return h->state != before;
-}
-
-/* Look at the probes in flight; returns true if a state changed. */
-static bool collect(struct attachment_watch *a, uint64_t now)
-{
-	bool changed = false;
-
-	for (unsigned i = 0; i < a->state.nuplinks; i++) {
-		struct uplink_watch *w = &a->up[i];
-		unsigned still = 0;
-
-		if (w->in_flight == 0)
-			continue;
-		for (unsigned p = 0; p < w->in_flight; p++) {
-			struct probe *pr = &w->probes[p];
-
-			if (!probe_check(pr, now)) {
-				still++;
-				continue;
-			}
-			if (pr->ok && !w->round_ok) {
-				w->round_ok = true;
-				w->round_rtt_us = pr->rtt_us;
-			}
-		}
-		if (still)
-			continue;
-		w->in_flight = 0;
-		changed |= end_round(a, i);
-	}
-	return changed;
-}
-
 /* ---- attachments come and go ------------------------------------------- */
 
 static void forget(struct attachment_watch *a)
@@ -540,7 +130,7 @@ static void forget(struct attachment_watch *a)
 }
 
 /* The id of the BPF link pinned for cgroup id now (0 if none). */
-static uint32_t current_link_id(uint64_t id)
+uint32_t watch_current_link_id(uint64_t id)
 {
 	struct mlb_prog_info info = { 0 };
 	struct mlb_pins pins;
@@ -575,7 +165,7 @@ static void adopt(uint64_t id)
 		if (!watched[s].used)
 			a = &watched[s];
 	if (!a) {
-		log_line("too many attachments; not watching cgroup id %" PRIu64,
+		watch_log_line("too many attachments; not watching cgroup id %" PRIu64,
 			 id);
 		return;
 	}
@@ -584,7 +174,7 @@ static void adopt(uint64_t id)
 	if (loader_open(id, &a->pins, &err) ||
 	    loader_read_state(&a->pins, &a->state, &err) ||
 	    loader_read_health(&a->pins, a->state.nuplinks, health, &err)) {
-		log_line("cgroup id %" PRIu64 ": %s", id, err.msg);
+		watch_log_line("cgroup id %" PRIu64 ": %s", id, err.msg);
 		loader_close(&a->pins);
 		return;
 	}
@@ -594,7 +184,7 @@ static void adopt(uint64_t id)
 	}
 	a->used = true;
 	a->id = id;
-	a->link_id = current_link_id(id);
+	a->link_id = watch_current_link_id(id);
 	a->check_links = true;
 	/* A restarted watch carries on from the health it finds. */
 	bool down = false;
@@ -602,7 +192,7 @@ static void adopt(uint64_t id)
 	for (unsigned i = 0; i < a->state.nuplinks; i++) {
 		a->up[i].health = health[i];
 		if (health[i].state == MLB_HEALTH_UNKNOWN)
-			set_state(a, i, MLB_HEALTH_UP, "watch started");
+			watch_set_state(a, i, MLB_HEALTH_UP, "watch started");
 		a->up[i].link_ok = true;
 		down |= health[i].state == MLB_HEALTH_DOWN;
 		a->up[i].routing_ok = true;
@@ -610,15 +200,15 @@ static void adopt(uint64_t id)
 	/* A watch killed between writing health and flipping left a down
 	 * uplink in the slot table. */
 	if (down)
-		apply_weights(a);
+		watch_apply_weights(a);
 	if (enter(a, &err) == 0) {
 		a->events = open_events();
 		a->reachable = true;
 	} else {
-		log_line("cgroup %s: %s", a->state.cgroup_path, err.msg);
+		watch_log_line("cgroup %s: %s", a->state.cgroup_path, err.msg);
 	}
 	leave();
-	log_line("watching cgroup %s (%u uplinks)", a->state.cgroup_path,
+	watch_log_line("watching cgroup %s (%u uplinks)", a->state.cgroup_path,
 		 a->state.nuplinks);
 }
 
@@ -635,15 +225,15 @@ static void rescan(void)
 		for (unsigned k = 0; k < n; k++)
 			still |= ids[k] == watched[s].id;
 		if (!still || !loader_is_attached(watched[s].id)) {
-			log_line("cgroup %s detached; no longer watching",
+			watch_log_line("cgroup %s detached; no longer watching",
 				 watched[s].state.cgroup_path);
 			forget(&watched[s]);
-		} else if (current_link_id(watched[s].id) !=
+		} else if (watch_current_link_id(watched[s].id) !=
 			   watched[s].link_id) {
 			/* attached again: watch the new attachment */
 			forget(&watched[s]);
 		} else {
-			refresh_state(&watched[s]);
+			watch_refresh_state(&watched[s]);
 		}
 	}
 	for (unsigned k = 0; k < n; k++) {
@@ -680,7 +270,7 @@ static int reload(const char *path, struct mlb_err *err)
 	fclose(out);
 	for (line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))
-		log_line("%s: %s", path, line);
+		watch_log_line("%s: %s", path, line);
 	free(text);
 	return ret ? -1 : 0;
 }
@@ -703,16 +293,16 @@ static void tend(struct attachment_watch *a, uint64_t now)
 		leave();
 		return;
 	}
-	changed |= check_links(a, &next);
-	repair_routing(a, &next);
+	changed |= watch_check_links(a, &next);
+	watch_repair_routing(a, &next);
 	a->check_links = false;
 	for (unsigned i = 0; i < a->state.nuplinks; i++)
 		if (a->up[i].in_flight == 0 && now >= a->up[i].next_probe_us &&
-		    !start_round(a, i, now))
-			changed |= end_round(a, i);
+		    !watch_start_round(a, i, now))
+			changed |= watch_end_round(a, i);
 	leave();
 	if (changed)
-		apply_weights(a);
+		watch_apply_weights(a);
 }
 
 /* Poll probe sockets and event sockets until something is due. */
@@ -773,7 +363,7 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	log_line("started (probe every %u ms, timeout %u ms, down after %u, "
+	watch_log_line("started (probe every %u ms, timeout %u ms, down after %u, "
 		 "up after %u)", d->interval_ms, d->timeout_ms, d->down, d->up);
 	/* clean up after a writer (or an earlier watch) that died */
 	if (journal_lock(err))
@@ -792,7 +382,7 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 			reload_requested = 0;
 			if (d->config_path &&
 			    reload(d->config_path, &reload_err))
-				log_line("%s (the rest stays as it was)",
+				watch_log_line("%s (the rest stays as it was)",
 					 reload_err.msg);
 		}
 
@@ -806,8 +396,8 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 
 			if (!a->used)
 				continue;
-			if (collect(a, now))
-				apply_weights(a);
+			if (watch_collect(a, now))
+				watch_apply_weights(a);
 			tend(a, now);
 		}
 		wait_for_work(probe_now_us());
@@ -819,13 +409,13 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 				continue;
 			if (watched[s].check_links)
 				tend(&watched[s], now);
-			if (collect(&watched[s], now))
-				apply_weights(&watched[s]);
+			if (watch_collect(&watched[s], now))
+				watch_apply_weights(&watched[s]);
 		}
 	}
 	for (unsigned s = 0; s < MAX_WATCHED; s++)
 		if (watched[s].used)
 			forget(&watched[s]);
-	log_line("stopped; the last slot tables stay in place");
+	watch_log_line("stopped; the last slot tables stay in place");
 	return 0;
 }
