@@ -232,3 +232,4 @@ check_eq "apply with no policies detaches all three" 3 \
 	"$("$MLB" apply -c "$WORK/empty.conf" | grep -c '^detach')"
 bed_snapshot > "$WORK/after"
 check_same "nothing left after the last policy is gone" "$WORK/before" "$WORK/after"
+check "the host's own namespace is untouched (no rule, route or nft table of mlb-bpf's added)" bed_host_untouched

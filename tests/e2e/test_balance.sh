@@ -102,3 +102,4 @@ scenario() {
 scenario masq 2 1 1
 scenario nomasq 2 3 1 --no-masquerade
 scenario rpf 1 1 1
+check "the host's own namespace is untouched (no rule, route or nft table of mlb-bpf's added)" bed_host_untouched

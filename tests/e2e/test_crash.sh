@@ -291,3 +291,4 @@ balances "$CG" "and it balances 1:1"
 "$MLB" detach --cgroup "$CG" > /dev/null
 bed_snapshot > "$WORK/after"
 check_same "nothing left at the end" "$WORK/before" "$WORK/after"
+check "the host's own namespace is untouched (no rule, route or nft table of mlb-bpf's added)" bed_host_untouched

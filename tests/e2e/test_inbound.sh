@@ -287,3 +287,4 @@ check "detach succeeds" "$MLB" detach --cgroup "$CG"
 bed_snapshot > "$WORK/after"
 check_same "detach restored rules, routes, nftables, cgroup and pins" \
 	"$WORK/before" "$WORK/after"
+check "the host's own namespace is untouched (no rule, route or nft table of mlb-bpf's added)" bed_host_untouched

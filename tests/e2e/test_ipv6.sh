@@ -264,3 +264,4 @@ check "detach" "$MLB" detach --cgroup "$CG"
 bed_snapshot > "$WORK/after"
 check_same "detach restored IPv4 and IPv6 rules and routes, nftables, cgroup and pins" \
 	"$WORK/before" "$WORK/after"
+check "the host's own namespace is untouched (no rule, route or nft table of mlb-bpf's added)" bed_host_untouched

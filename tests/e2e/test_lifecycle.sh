@@ -69,3 +69,4 @@ check_same "nothing left after detach" "$WORK/before" "$WORK/after"
 check "no pin directory left for the cgroup" test ! -e "/sys/fs/bpf/mlb/$CGID"
 "$MLB" detach --cgroup "$CG" 2>/dev/null
 check_eq "a second detach exits 3" 3 "$?"
+check "the host's own namespace is untouched (no rule, route or nft table of mlb-bpf's added)" bed_host_untouched

@@ -235,3 +235,4 @@ check "detach both policies (the routing goes with the last)" sh -c \
 check_eq "detach: no rule or route of protocol 77 is left" "" "$(ours)"
 check "detach: another's rule at our priority stays" sh -c \
 	"ip -n '$CLI' rule show | grep -q 'fwmark 0x99 lookup 7101'"
+check "the host's own namespace is untouched (no rule, route or nft table of mlb-bpf's added)" bed_host_untouched

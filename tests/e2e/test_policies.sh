@@ -66,3 +66,4 @@ check_eq "users still 3:1" "30 10" "$(connections "$USERS" 40)"
 check "detach users, the last one" "$MLB" detach --cgroup "$USERS"
 bed_snapshot > "$WORK/after"
 check_same "the last detach removed everything" "$WORK/before" "$WORK/after"
+check "the host's own namespace is untouched (no rule, route or nft table of mlb-bpf's added)" bed_host_untouched

@@ -154,3 +154,4 @@ check "and the program without its record" grep -q "a program without its record
 check_eq "detach repairs it and says so" "0 1" "$? $(grep -c "removed what an interrupted attach (pid [0-9]*) of cgroup $CG left" "$WORK/out")"
 bed_snapshot > "$WORK/after"
 check_same "nothing left" "$WORK/before" "$WORK/after"
+check "the host's own namespace is untouched (no rule, route or nft table of mlb-bpf's added)" bed_host_untouched

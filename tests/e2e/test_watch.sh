@@ -240,3 +240,4 @@ check "watch notices the detach" grep -q "no longer watching" "$WORK/watch.log"
 stop_watch
 bed_snapshot > "$WORK/after"
 check_same "nothing left after detach" "$WORK/before" "$WORK/after"
+check "the host's own namespace is untouched (no rule, route or nft table of mlb-bpf's added)" bed_host_untouched

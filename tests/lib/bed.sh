@@ -80,6 +80,7 @@ bed_create() {
 		ip -n "$CLI" route add default via "10.$((100 + i)).0.1" \
 			dev "up$i" metric $((100 * (i + 1)))
 	done
+	BED_HOST_BEFORE=$(bed_host_ours)
 	BED_CGROOT=$(bed_cgroup_mount)
 	CG=$BED_CGROOT/$BED_ID
 	mkdir "$CG"
@@ -203,4 +204,24 @@ bed_snapshot() {
 		bpftool cgroup show "$cg"
 		ls -a "/sys/fs/bpf/mlb/$(stat -c %i "$cg")" 2>/dev/null
 	done
+}
+
+# What of mlb-bpf's kind the namespace the tests run in (the machine's
+# own) holds: rules and routes of protocol 77 and mlb_bpf_* nftables
+# tables.  The bed's routing lives in $CLI only, so this must not change
+# while a test runs; if it does, some command changed routing in the
+# wrong namespace.  bed_create records it; bed_host_untouched compares.
+bed_host_ours() {
+	{ ip rule show; ip -6 rule show; ip route show table all
+	  ip -6 route show table all; } | grep -w 'proto 77'
+	nft list tables 2>/dev/null | grep -w 'mlb_bpf_[0-9]*'
+	return 0
+}
+
+bed_host_untouched() {
+	local now
+	now=$(bed_host_ours)
+	[ "$now" = "$BED_HOST_BEFORE" ] && return 0
+	diff <(echo "$BED_HOST_BEFORE") <(echo "$now") | sed 's/^/#   /'
+	return 1
 }
