@@ -80,6 +80,23 @@ static inline bool mlb_addr_is_none(const __u32 a[4])
 	return !(a[0] | a[1] | a[2] | a[3]);
 }
 
+/* Copy what the kernel says of an uplink's link (its interface index,
+ * addresses and gateways of both families) from one record to another:
+ * policies that share routing, and a repair that follows the link. */
+static inline void mlb_uplink_copy_link(struct mlb_state_uplink *to,
+					const struct mlb_state_uplink *from)
+{
+	to->ifindex = from->ifindex;
+	to->addr = from->addr;
+	to->prefixlen = from->prefixlen;
+	to->gateway = from->gateway;
+	for (unsigned w = 0; w < 4; w++) {
+		to->addr6[w] = from->addr6[w];
+		to->gateway6[w] = from->gateway6[w];
+	}
+	to->prefixlen6 = from->prefixlen6;
+}
+
 /* Whether watch has nothing to probe on the uplink (no probe= and no IPv4
  * gateway: it carries only IPv6, and probes are IPv4), so it judges the
  * uplink by its link alone. */

@@ -79,13 +79,7 @@ static int find_routing_peer(const struct mlb_state *state,
 static void copy_routing(struct mlb_state_uplink *u,
 			 const struct mlb_state_uplink *peer)
 {
-	u->ifindex = peer->ifindex;
-	u->addr = peer->addr;
-	u->prefixlen = peer->prefixlen;
-	u->gateway = peer->gateway;
-	memcpy(u->addr6, peer->addr6, sizeof(u->addr6));
-	u->prefixlen6 = peer->prefixlen6;
-	memcpy(u->gateway6, peer->gateway6, sizeof(u->gateway6));
+	mlb_uplink_copy_link(u, peer);
 	u->mark = peer->mark;
 	u->table = peer->table;
 }

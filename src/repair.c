@@ -76,13 +76,7 @@ int repair_record(const struct mlb_pins *pins, const struct mlb_state *found,
 
 		if (strcmp(f->ifname, u->ifname))
 			continue;
-		u->ifindex = f->ifindex;
-		u->addr = f->addr;
-		u->prefixlen = f->prefixlen;
-		u->gateway = f->gateway;
-		memcpy(u->addr6, f->addr6, sizeof(u->addr6));
-		u->prefixlen6 = f->prefixlen6;
-		memcpy(u->gateway6, f->gateway6, sizeof(u->gateway6));
+		mlb_uplink_copy_link(u, f);
 	}
 	if (memcmp(after, before, sizeof(*after)) &&
 	    loader_write_state(pins, after, err))
