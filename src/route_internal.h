@@ -1,5 +1,5 @@
-/* route_internal.h - what route.c and route_reconcile.c share: one
- * rtnetlink conversation, the plan of objects an attachment installs
+/* route_internal.h - what route.c, route_nlconn.c and route_reconcile.c
+ * share: one rtnetlink conversation, the plan of objects an attachment installs
  * (built from its state), and adding, deleting and naming one of them.
  * Not part of route.h: nothing outside the routing module needs it.
  */
@@ -33,6 +33,13 @@ bool conn_gone(const struct nlconn *c);
 int conn_result(struct nlconn *c, int ret);
 /* Send a request (consuming msg) and wait for the kernel's answer. */
 int conn_request(struct nlconn *c, struct nl_msg *msg);
+
+/* Dump all objects of one kind (RTM_GETROUTE, RTM_GETRULE, RTM_GETADDR)
+ * and one family, calling fn for each object libnl parsed. */
+struct nl_object;
+typedef void (*object_fn)(struct nl_object *obj, void *arg);
+int conn_dump(struct nlconn *c, int type, int family, object_fn fn,
+	      void *arg);
 
 /* Dump all objects of one kind and family, calling fn with each message
  * as the kernel sent it (for what libnl does not parse, and to send an
