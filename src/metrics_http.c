@@ -232,8 +232,10 @@ static bool receive(struct client *c, uint64_t now_us)
 			return false;		/* gone before asking */
 		c->got += (size_t)r;
 		c->request[c->got] = 0;
-		if (strstr(c->request, "\r\n\r\n") ||
-		    strstr(c->request, "\n\n"))
+		/* a NUL ends the text early: what follows is not looked at */
+		if (memchr(c->request, 0, c->got) ||
+		    memmem(c->request, c->got, "\r\n\r\n", 4) ||
+		    memmem(c->request, c->got, "\n\n", 2))
 			break;
 		if (c->got == sizeof(c->request) - 1) {
 			answer_text(c, 431, "Request Header Fields Too Large",
@@ -266,7 +268,6 @@ static bool transmit(struct client *c)
 
 nfds_t metrics_http_fds(struct pollfd *fds, uint64_t *wake_us)
 {
-	bool room = false;
 	nfds_t n = 0;
 
 	if (listen_fd < 0)
@@ -274,10 +275,8 @@ nfds_t metrics_http_fds(struct pollfd *fds, uint64_t *wake_us)
 	for (unsigned i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = &clients[i];
 
-		if (c->fd < 0) {
-			room = true;
+		if (c->fd < 0)
 			continue;
-		}
 		if (c->deadline_us < *wake_us)
 			*wake_us = c->deadline_us;
 		owner[n] = (int)i;
@@ -285,27 +284,43 @@ nfds_t metrics_http_fds(struct pollfd *fds, uint64_t *wake_us)
 			.fd = c->fd, .events = c->answer ? POLLOUT : POLLIN,
 		};
 	}
-	/* When every slot is taken, new connections wait in the backlog. */
-	if (room) {
-		owner[n] = -1;
-		fds[n++] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
-	}
+	owner[n] = -1;
+	fds[n++] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
 	return n;
+}
+
+/* A slot for a new connection: a free one, else the oldest connection
+ * that has not asked yet (then the oldest of all), closed.  Connections
+ * that never ask cannot keep a scraper out for long. */
+static struct client *slot(void)
+{
+	struct client *oldest = NULL;
+
+	for (unsigned i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &clients[i];
+
+		if (c->fd < 0)
+			return c;
+		if (!oldest || (!c->answer && oldest->answer) ||
+		    (!c->answer == !oldest->answer &&
+		     c->deadline_us < oldest->deadline_us))
+			oldest = c;
+	}
+	drop(oldest);
+	return oldest;
 }
 
 static void accept_new(uint64_t now_us)
 {
-	for (unsigned i = 0; i < MAX_CLIENTS; i++) {
-		struct client *c = &clients[i];
+	for (;;) {
+		int fd = accept4(listen_fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct client *c;
 
-		if (c->fd >= 0)
-			continue;
-		c->fd = accept4(listen_fd, NULL, NULL,
-				SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (c->fd < 0) {
-			c->fd = -1;
+		if (fd < 0)
 			return;
-		}
+		c = slot();
+		c->fd = fd;
 		c->deadline_us = now_us + DEADLINE_US;
 	}
 }

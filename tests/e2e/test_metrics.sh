@@ -140,12 +140,25 @@ check_eq "another path is 404" 404 "$(in_cli curl -sS --max-time 10 -o /dev/null
 check_eq "a request larger than the bound is refused (431)" 431 \
 	"$(in_cli curl -sS --max-time 10 -o /dev/null -w '%{http_code}' \
 	-H "X-Big: $(head -c 6000 /dev/zero | tr '\0' x)" "$URL/metrics")"
-# a client that connects and never asks must not hold watch up
-in_cli bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; sleep 4" &
+# clients that connect and never ask (more of them than the slots, and
+# for longer than curl waits) must not hold watch or a scraper up
+nsenter --net="/run/netns/$CLI" bash -c "for fd in \$(seq 3 14); do
+	eval \"exec \$fd<>/dev/tcp/127.0.0.1/$PORT\"; done; exec sleep 60" &
 IDLE=$!
-sleep 0.3
-check_eq "a silent client does not block the next scrape" 200 \
+sleep 0.5
+check_eq "silent clients do not block the next scrape" 200 \
 	"$(scrape "$WORK/s2")"
+# probes_after T: watch records a probe in a later second than T (10 s).
+probes_after() {
+	for _ in $(seq 100); do
+		"$MLB" status --cgroup "$CG" --json | jq -e \
+			".attachments[0].uplinks[0].health.last_probe > $1" \
+			> /dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "nor watch: it still probes" probes_after "$(date +%s)"
 
 # -- a link taken down: health 0 and one failover; back up: health 1
 ip -n "$INET" link set gw0 down
