@@ -540,6 +540,9 @@ static int cmd_metrics(int argc, char **argv)
 		error_line("metrics: unexpected argument \"%s\"", argv[optind]);
 		return EXIT_USAGE;
 	}
+	/* without, the pins cannot be read: a silently empty text */
+	if (preflight_privileges(&err))
+		return finish(-1, &err);
 	return finish(metrics_write(stdout, under, &err), &err);
 }
 

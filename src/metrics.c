@@ -164,13 +164,18 @@ static const char *health_word(__u32 state)
 	}
 }
 
-static void write_info(FILE *out, const struct view *views, unsigned n)
+static void write_info(FILE *out, const struct view *views, unsigned n,
+		       unsigned unreadable)
 {
 	family(out, "mlb_build_info", "gauge",
 	       "The mlb-bpf that wrote these metrics, as a label.");
 	fputs("mlb_build_info{", out);
 	label(out, "version", MLB_VERSION, true);
 	fputs("} 1\n", out);
+	family(out, "mlb_attachments_unreadable", "gauge",
+	       "Pinned attachments that could not be read (a pin missing: "
+	       "see mlb-bpf status); they have no other samples.");
+	fprintf(out, "mlb_attachments_unreadable %u\n", unreadable);
 	family(out, "mlb_attachment_info", "gauge",
 	       "One per attachment: its program, BPF link and how the link "
 	       "is attached to the cgroup.");
@@ -344,7 +349,7 @@ int metrics_write(FILE *out, const char *under, struct mlb_err *err)
 {
 	uint64_t ids[MAX_ATTACHMENTS];
 	struct view *views;
-	unsigned n, kept = 0;
+	unsigned n, kept = 0, unreadable = 0;
 
 	n = loader_list(ids, MAX_ATTACHMENTS);
 	views = calloc(n ? n : 1, sizeof(*views));
@@ -353,9 +358,15 @@ int metrics_write(FILE *out, const char *under, struct mlb_err *err)
 	for (unsigned k = 0; k < n; k++) {
 		struct view *v = &views[kept];
 
-		/* An attachment removed meanwhile is simply not there. */
-		if (!loader_is_attached(ids[k]) || read_view(ids[k], v, err))
+		if (read_view(ids[k], v, err)) {
+			/* one removed meanwhile is simply not there; one
+			 * without a readable record is everyone's */
+			if (loader_is_attached(ids[k]) &&
+			    (loader_read_record(ids[k], &v->state, err) ?
+			     !under : covered(&v->state, under)))
+				unreadable++;
 			continue;
+		}
 		if (!covered(&v->state, under))
 			continue;
 		if (read_stats(v, err)) {
@@ -364,7 +375,7 @@ int metrics_write(FILE *out, const char *under, struct mlb_err *err)
 		}
 		kept++;
 	}
-	write_info(out, views, kept);
+	write_info(out, views, kept, unreadable);
 	write_sockets(out, views, kept);
 	write_health(out, views, kept);
 	write_stats(out, views, kept);

@@ -210,6 +210,14 @@ check "a second watch cannot take a port in use (one line, exit 1)" sh -c \
 
 kill "$WATCH"; wait "$WATCH" 2>/dev/null; WATCH=
 kill "$IDLE" 2>/dev/null; wait "$IDLE" 2>/dev/null; IDLE=
+check_eq "every attachment readable" "mlb_attachments_unreadable 0" \
+	"$(grep '^mlb_attachments_unreadable' "$WORK/m4")"
+# a record whose link pin is gone is counted, not hidden, and not fatal
+rm "/sys/fs/bpf/mlb/$(stat -c %i "$CG")/link"
+"$MLB" metrics --cgroup "$CG" > "$WORK/m7"
+check_eq "a record without its link pin: counted as unreadable" \
+	"mlb_attachments_unreadable 1" "$(grep '^mlb_attachments_unreadable' "$WORK/m7")"
+check "and the text stays valid" valid "$WORK/m7"
 "$MLB" detach --cgroup "$CG"
 "$MLB" metrics --cgroup "$CG" > "$WORK/m5"
 check "after detach: valid and without the attachment" sh -c \
