@@ -208,8 +208,10 @@ static void respond(struct client *c)
 	ret = metrics_write(f, serve_under, &err);
 	fclose(f);
 	if (ret) {
-		strcat(err.msg, "\n");
-		answer_text(c, 500, "Internal Server Error", err.msg);
+		char line[sizeof(err.msg) + 1];
+
+		snprintf(line, sizeof(line), "%s\n", err.msg);
+		answer_text(c, 500, "Internal Server Error", line);
 	} else {
 		answer(c, 200, "OK", "text/plain; version=0.0.4; "
 		       "charset=utf-8", body, len, head);
