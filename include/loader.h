@@ -35,6 +35,7 @@ struct mlb_pins {
 struct mlb_prog_info {
 	uint32_t prog_id;
 	uint32_t link_id;
+	uint32_t attach_type;		/* enum bpf_attach_type of the link */
 	uint64_t run_time_ns;		/* with kernel.bpf_stats_enabled=1 */
 	uint64_t run_cnt;
 };

@@ -154,7 +154,9 @@ struct mlb_health {
 	__u32 last_ok;			/* the last probe's result */
 	__u32 fails;			/* failed probes in a row */
 	__u32 successes;		/* successful probes in a row */
-	__u32 pad;
+	/* Times watch took the uplink out (up to down).  Was padding: a
+	 * record written before it reads 0, and the size is unchanged. */
+	__u32 failovers;
 	char reason[64];		/* why the state last changed */
 };
 

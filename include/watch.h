@@ -31,6 +31,9 @@ struct watch_defaults {
 	/* --cgroup PATH: only attachments of this cgroup and those below
 	 * it (NULL: every one). */
 	const char *cgroup_path;
+	/* --metrics-listen ADDR:PORT: serve GET /metrics there (NULL:
+	 * no). */
+	const char *metrics_listen;
 };
 
 void watch_default_settings(struct watch_defaults *d);

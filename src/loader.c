@@ -573,6 +573,7 @@ int loader_prog_info(const struct mlb_pins *pins, struct mlb_prog_info *out,
 		return mlb_fail(err, "reading link info: %s", strerror(errno));
 	out->link_id = link.id;
 	out->prog_id = link.prog_id;
+	out->attach_type = link.cgroup.attach_type;
 	prog_fd = bpf_prog_get_fd_by_id(link.prog_id);
 	if (prog_fd < 0)
 		return mlb_fail(err, "opening program %u: %s", link.prog_id,

@@ -24,6 +24,8 @@
 #include "preflight.h"
 #include "repair.h"
 #include "state.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "status.h"
 #include "watch.h"
 
@@ -44,6 +46,7 @@ static const char main_usage[] =
 "  attach   load the program, attach it to a cgroup, set up routing and NAT\n"
 "  detach   remove an attachment and everything it set up\n"
 "  status   show attachments, uplinks and sockets assigned to each\n"
+"  metrics  print counters and health for Prometheus (text format)\n"
 "  apply    make the attachments what a configuration file says\n"
 "  watch    keep new sockets off dead uplinks, repair routing (daemon)\n"
 "  repair   put back routing the kernel dropped (a link went down and up)\n"
@@ -152,6 +155,21 @@ static const char status_usage[] =
 "attached (or whose cgroup is gone), an mlb-bpf program attached with no\n"
 "record, or changes left by a command that was killed.\n";
 
+static const char metrics_usage[] =
+"Usage: mlb-bpf metrics [--cgroup PATH]\n"
+"\n"
+"Print the attachments' metrics in the Prometheus text format, read from\n"
+"the pins and the kernel (no daemon needed): sockets assigned per uplink,\n"
+"uplink health and failovers (as watch recorded them), probe round-trip\n"
+"time, the uplink interfaces' bytes and packets, what is attached.  For\n"
+"node_exporter's textfile collector:\n"
+"  mlb-bpf metrics > DIR/mlb.prom.tmp && mv DIR/mlb.prom.tmp DIR/mlb.prom\n"
+"`mlb-bpf watch --metrics-listen ADDR:PORT` serves the same at /metrics.\n"
+"\n"
+"Options:\n"
+"  -c, --cgroup PATH   only the attachments of this cgroup and below it\n"
+"  -h, --help          show this help\n";
+
 static const char repair_usage[] =
 "Usage: mlb-bpf repair [--cgroup PATH]\n"
 "\n"
@@ -257,6 +275,7 @@ enum {
 	OPT_BYPASS,
 	OPT_PIN,
 	OPT_STICKY,
+	OPT_METRICS_LISTEN,
 };
 
 /* --bypass and --pin take one rule or a comma-separated list. */
@@ -489,6 +508,44 @@ static int cmd_status(int argc, char **argv)
 	return finish(ret, &err);
 }
 
+static int cmd_metrics(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static char cgroup[PATH_MAX];
+	const char *under = NULL;
+	struct mlb_err err = {};
+	uint64_t id;
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (attachment_cgroup_id(optarg, &id, cgroup,
+						 sizeof(cgroup), &err))
+				return finish(ATTACHMENT_BAD_INPUT, &err);
+			under = cgroup;
+			break;
+		case 'h':
+			fputs(metrics_usage, stdout);
+			return EXIT_SUCCESS;
+		default:
+			return option_error("metrics", c, argv);
+		}
+	}
+	if (optind < argc) {
+		error_line("metrics: unexpected argument \"%s\"", argv[optind]);
+		return EXIT_USAGE;
+	}
+	/* without, the pins cannot be read: a silently empty text */
+	if (preflight_privileges(&err))
+		return finish(-1, &err);
+	return finish(metrics_write(stdout, under, &err), &err);
+}
+
 static int cmd_repair(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -603,6 +660,8 @@ static const char watch_usage[] =
 "  -c, --config FILE    apply this configuration file at start and on\n"
 "                       every SIGHUP (as `mlb-bpf apply -c FILE`)\n"
 "  -g, --cgroup PATH    only the attachments of this cgroup and below it\n"
+"      --metrics-listen ADDR:PORT  serve `mlb-bpf metrics` over HTTP at\n"
+"                       /metrics (IPv6: [ADDR]:PORT)\n"
 "Defaults for uplinks that did not set their own:\n"
 "      --probe-type T   icmp, tcp:PORT or arp (default icmp)\n"
 "      --interval S     seconds between probes (default 1)\n"
@@ -637,6 +696,8 @@ static int cmd_watch(int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "down", required_argument, NULL, OPT_DOWN },
 		{ "up", required_argument, NULL, OPT_UP },
+		{ "metrics-listen", required_argument, NULL,
+		  OPT_METRICS_LISTEN },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -690,6 +751,17 @@ static int cmd_watch(int argc, char **argv)
 					       &d.up))
 				return EXIT_USAGE;
 			break;
+		case OPT_METRICS_LISTEN: {
+			struct sockaddr_storage addr;
+			socklen_t len;
+
+			if (metrics_http_parse(optarg, &addr, &len, &err)) {
+				error_line("watch: %s", err.msg);
+				return EXIT_USAGE;
+			}
+			d.metrics_listen = optarg;
+			break;
+		}
 		case 'v':
 			verbose = true;
 			break;
@@ -717,6 +789,7 @@ static const struct command {
 	{ "attach", cmd_attach, attach_usage },
 	{ "detach", cmd_detach, detach_usage },
 	{ "status", cmd_status, status_usage },
+	{ "metrics", cmd_metrics, metrics_usage },
 	{ "watch", cmd_watch, watch_usage },
 	{ "repair", cmd_repair, repair_usage },
 	{ "apply", cmd_apply, apply_usage },

@@ -403,6 +403,7 @@ static void print_json(struct json *j, const struct view *v)
 		json_kv_bool(j, "last_probe_ok", v->health[i].last_ok);
 		json_kv_uint(j, "rtt_us", v->health[i].rtt_us);
 		json_kv_uint(j, "failures_in_a_row", v->health[i].fails);
+		json_kv_uint(j, "failovers", v->health[i].failovers);
 		json_object_end(j);
 		if (v->checked) {
 			const struct route_uplink_check *c = &v->check.up[i];

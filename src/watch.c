@@ -16,6 +16,7 @@
 #include "apply.h"
 #include "journal.h"
 #include "loader.h"
+#include "metrics_http.h"
 #include "netns.h"
 #include "probe.h"
 #include "watch.h"
@@ -308,10 +309,11 @@ static void tend(struct attachment_watch *a, uint64_t now)
 /* Poll probe sockets and event sockets until something is due. */
 static void wait_for_work(uint64_t now)
 {
-	struct pollfd fds[MAX_WATCHED * (1 + MLB_MAX_UPLINKS * MLB_MAX_PROBES)];
+	struct pollfd fds[MAX_WATCHED * (1 + MLB_MAX_UPLINKS * MLB_MAX_PROBES) +
+			 METRICS_HTTP_MAX_FDS];
 	struct attachment_watch *owner[sizeof(fds) / sizeof(fds[0])];
 	uint64_t wake = now + 100000;	/* at least every 100 ms */
-	nfds_t n = 0;
+	nfds_t n = 0, http;
 
 	for (unsigned s = 0; s < MAX_WATCHED; s++) {
 		struct attachment_watch *a = &watched[s];
@@ -341,7 +343,10 @@ static void wait_for_work(uint64_t now)
 			}
 		}
 	}
-	poll(fds, n, wake > now ? (int)((wake - now + 999) / 1000) : 0);
+	/* the metrics server's, last */
+	http = metrics_http_fds(fds + n, &wake);
+	poll(fds, n + http, wake > now ? (int)((wake - now + 999) / 1000) : 0);
+	metrics_http_serve(fds + n, http, probe_now_us());
 	for (nfds_t k = 0; k < n; k++)
 		/* POLLERR too: an overrun (ENOBUFS in a storm of events)
 		 * means events were lost, so look at everything. */
@@ -359,12 +364,19 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 	defaults = d;
 	if (netns_save_home(err))
 		return -1;
+	/* first: a port in use fails before anything is done */
+	if (d->metrics_listen &&
+	    metrics_http_start(d->metrics_listen, d->cgroup_path, err))
+		return -1;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	watch_log_line("started (probe every %u ms, timeout %u ms, down after %u, "
 		 "up after %u)", d->interval_ms, d->timeout_ms, d->down, d->up);
+	if (d->metrics_listen)
+		watch_log_line("serving metrics at http://%s/metrics",
+			       d->metrics_listen);
 	/* clean up after a writer (or an earlier watch) that died */
 	if (journal_lock(err))
 		return -1;
@@ -416,6 +428,7 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 	for (unsigned s = 0; s < MAX_WATCHED; s++)
 		if (watched[s].used)
 			forget(&watched[s]);
+	metrics_http_stop();
 	watch_log_line("stopped; the last slot tables stay in place");
 	return 0;
 }

@@ -31,6 +31,8 @@ void watch_set_state(struct attachment_watch *a, unsigned i, __u32 state,
 
 	if (h->state == state)
 		return;
+	if (h->state == MLB_HEALTH_UP && state == MLB_HEALTH_DOWN)
+		h->failovers++;
 	h->state = state;
 	h->since = (uint64_t)time(NULL);
 	snprintf(h->reason, sizeof(h->reason), "%s", reason);

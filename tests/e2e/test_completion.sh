@@ -70,7 +70,7 @@ expect() {
 }
 
 expect "commands" "mlb-bpf " \
-	apply attach detach help repair status watch
+	apply attach detach help metrics repair status watch
 expect "commands by prefix" "mlb-bpf de" detach
 expect "help COMMAND" "mlb-bpf help a" apply attach
 expect "detach options" "mlb-bpf detach -" \
@@ -79,6 +79,8 @@ expect "status options" "mlb-bpf status --" --cgroup --help --json
 expect "attach options by prefix" "mlb-bpf attach --uplink up0 --m" \
 	--mark-base --mark-mask
 expect "watch options by prefix" "mlb-bpf watch --d" --down
+expect "metrics options" "mlb-bpf metrics --" --cgroup --help
+expect "watch's --metrics-listen" "mlb-bpf watch --me" --metrics-listen
 expect "uplink keys" "mlb-bpf attach --uplink eth0," \
 	eth0,down= eth0,gateway6= eth0,gateway= eth0,interval= \
 	eth0,probe-type= eth0,probe= eth0,timeout= eth0,up= eth0,weight=
