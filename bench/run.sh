@@ -384,15 +384,6 @@ echo
 
 # ---- report ---------------------------------------------------------
 
-# The method's name in results.md's table.
-label() {
-	case $1 in
-	mlb) echo "mlb-bpf (default, no NAT)" ;;
-	mlb-masq) echo "mlb-bpf --masquerade" ;;
-	*) echo "$1" ;;
-	esac
-}
-
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
 
 {
@@ -431,11 +422,12 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 	echo
 	echo "| method | conn/s | vs none | CPU µs/conn | vs none | share up1 | UDP exch/s | vs none | bulk Gbit/s | vs none |"
 	echo "|---|---|---|---|---|---|---|---|---|---|"
-	tail -n +2 "$OUT/results.csv" | while IFS=, read -r m rest; do
-		echo "$(label "$m"),$rest"
-	done | awk -F, '{
+	tail -n +2 "$OUT/results.csv" | awk -F, '{
+		m = $1
+		if (m == "mlb") m = "mlb-bpf (default, no NAT)"
+		if (m == "mlb-masq") m = "mlb-bpf --masquerade"
 		printf "| %s | %.0f | %s | %.1f | %s | %s | %.0f | %s | %.2f | %s |\n",
-			$1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
+			m, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
 	echo
 	echo "BPF program cost per socket (run_time_ns / run_cnt, kernel.bpf_stats_enabled=1, 20,000 sockets, median):"
 	echo
