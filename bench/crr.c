@@ -6,7 +6,8 @@
  *
  *   crr server --listen ADDR:PORT [--udp [--pktinfo]] [--threads N]
  *              [--report FILE]
- *   crr client --connect ADDR:PORT [--udp] [--count N | --duration S]
+ *   crr client --connect ADDR:PORT [--udp | --sendto | --ping | --raw]
+ *              [--count N | --duration S]
  *              [--threads T] [--bind ADDR] [--device IFACE] [--report]
  *              [--rst] [--timeout S]
  *   crr sockets --count N [--threads T]
@@ -33,7 +34,10 @@
  * "transactions N", "failures N", "seconds S", "rate R" and, with
  * --report, "local ADDR COUNT" and "mark 0xM COUNT" lines.  --timeout S
  * bounds connect() and the wait for each reply (default: the reply 1 s,
- * connect() the kernel's SYN retries).
+ * connect() the kernel's SYN retries).  --sendto sends each request on
+ * an unconnected UDP socket (a route lookup per datagram); --ping and
+ * --raw send an ICMP echo (PORT, 1..65535, ignored) on a ping socket (SOCK_DGRAM,
+ * net.ipv4.ping_group_range must allow the group) or a raw socket.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -61,6 +65,7 @@ struct client {
 	union sockaddr_any bind_to;
 	char device[IFNAMSIZ];	/* SO_BINDTODEVICE; "": none */
 	bool udp, bind, rst;
+	enum crr_kind kind;
 	struct timeval timeout;	/* --timeout: connect() and each reply */
 	uint64_t count;		/* transactions for this thread, 0: by time */
 	double deadline;
@@ -99,8 +104,11 @@ static bool transact(struct client *c)
 	bool ok = false;
 	int fd;
 
-	fd = socket(c->server.sa.sa_family, c->udp ? SOCK_DGRAM : SOCK_STREAM,
-		    0);
+	if (c->kind > CRR_UDP)
+		fd = dgram_socket(c->server.sa.sa_family, c->kind);
+	else
+		fd = socket(c->server.sa.sa_family,
+			    c->udp ? SOCK_DGRAM : SOCK_STREAM, 0);
 	if (fd < 0) {
 		note_error(c, "socket");
 		return false;
@@ -120,6 +128,13 @@ static bool transact(struct client *c)
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, c->device,
 		       (socklen_t)strlen(c->device))) {
 		note_error(c, "SO_BINDTODEVICE");
+		goto out;
+	}
+	if (c->kind > CRR_UDP) {
+		if (dgram_transact(fd, c->kind, &c->server, (uint16_t)c->done))
+			note_error(c, "exchange with");
+		else
+			ok = true;
 		goto out;
 	}
 	if (connect(fd, &c->server.sa, sockaddr_len(&c->server))) {
@@ -356,7 +371,8 @@ static int run_sockets(uint64_t count, int threads)
 static const char usage[] =
 "Usage: crr server --listen ADDR:PORT [--udp [--pktinfo]] [--threads N]\n"
 "                  [--report FILE]\n"
-"       crr client --connect ADDR:PORT [--udp] [--count N | --duration S]\n"
+"       crr client --connect ADDR:PORT [--udp | --sendto | --ping | --raw]\n"
+"                  [--count N | --duration S]\n"
 "                  [--threads T] [--bind ADDR] [--device IFACE]\n"
 "                  [--report] [--rst] [--timeout S]\n"
 "       crr sockets --count N [--threads T]\n"
@@ -370,6 +386,9 @@ static const char usage[] =
 "datagram came to.  The client prints transactions, failures, seconds and\n"
 "rate, and with --report the local addresses and socket marks it got;\n"
 "--timeout S bounds connect() and each reply (default: reply 1 s).\n"
+"--sendto: unconnected UDP (sendto, a route lookup per datagram); --ping,\n"
+"--raw: an ICMP echo (PORT ignored) on a ping socket (needs\n"
+"net.ipv4.ping_group_range) or a raw socket.\n"
 "ADDR:PORT is IPv4 or IPv6 ([2001:db8::1]:80).  Exit status: 0 ok, 1 some\n"
 "transaction failed, 2 bad usage.\n";
 
@@ -385,6 +404,9 @@ int main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "connect", required_argument, NULL, 'c' },
 		{ "udp", no_argument, NULL, 'u' },
+		{ "sendto", no_argument, NULL, 'S' },
+		{ "ping", no_argument, NULL, 'I' },
+		{ "raw", no_argument, NULL, 'W' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -425,6 +447,17 @@ int main(int argc, char **argv)
 			break;
 		case 'u':
 			proto.udp = true;
+			proto.kind = CRR_UDP;
+			break;
+		case 'S':
+			proto.udp = true;
+			proto.kind = CRR_SENDTO;
+			break;
+		case 'I':
+			proto.kind = CRR_PING;
+			break;
+		case 'W':
+			proto.kind = CRR_RAW;
 			break;
 		case 't':
 			threads = atoi(optarg);
@@ -505,6 +538,9 @@ int main(int argc, char **argv)
 	    proto.bind_to.sa.sa_family != proto.server.sa.sa_family)
 		return bad_usage("--bind and --connect addresses are of "
 				 "different families", NULL);
+	if (proto.kind > CRR_UDP && strcmp(mode, "client"))
+		return bad_usage("--sendto, --ping and --raw are for a client",
+				 NULL);
 	if (pktinfo && !proto.udp)
 		return bad_usage("--pktinfo is for a --udp server", NULL);
 	if (!strcmp(mode, "server"))

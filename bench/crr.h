@@ -1,6 +1,6 @@
 /* crr.h - what crr's files share: socket addresses of either family,
- * small tallies by address or mark (crr_tally.c), and the server
- * (crr_server.c); crr.c is the command line, the client and the socket
+ * small tallies by address or mark (crr_tally.c), the server
+ * (crr_server.c) and the datagram and ICMP clients (crr_dgram.c); crr.c is the command line, the client and the socket
  * makers. */
 #ifndef CRR_H
 #define CRR_H
@@ -13,8 +13,14 @@
 #define MAX_THREADS 64
 #define MAX_KEYS 64		/* distinct addresses / marks tracked */
 
-#define MAX_THREADS 64
-#define MAX_KEYS 64		/* distinct addresses / marks tracked */
+/* What a client transaction is; the ones past CRR_UDP are crr_dgram.c's. */
+enum crr_kind {
+	CRR_TCP,
+	CRR_UDP,	/* connect(), then send and receive */
+	CRR_SENDTO,	/* unconnected UDP: sendto() and recv() */
+	CRR_PING,	/* ICMP echo on a ping socket */
+	CRR_RAW,	/* ICMP echo on a raw socket */
+};
 
 /* What a tally counts by: a peer or local address of either family, or
  * a socket mark (family 0). */
@@ -56,6 +62,12 @@ int parse_addr(const char *host, union sockaddr_any *sa);
 int parse_addr_port(const char *arg, union sockaddr_any *sa);
 /* Monotonic seconds. */
 double now(void);
+
+/* crr_dgram.c: a socket for kind (CRR_SENDTO and after) of family, and
+ * one request and reply on it (seq numbers the echo); 0 or -1 (errno). */
+int dgram_socket(int family, enum crr_kind kind);
+int dgram_transact(int fd, enum crr_kind kind,
+		   const union sockaddr_any *server, uint16_t seq);
 
 /* crr server: serve at listen_at until SIGTERM or SIGINT, then write the
  * per-peer report to report (stdout if NULL); returns the exit status. */

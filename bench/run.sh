@@ -12,8 +12,8 @@
 #               nat MASQUERADE, fwmark rules and tables)
 #   nftables    the same recipe in nftables (numgen inc mod 2, ct mark)
 #   ecmp        multipath default route, fib_multipath_hash_policy=1
-#   mlb         mlb-bpf attach (with masquerade)
-#   mlb-nomasq  mlb-bpf attach --no-masquerade
+#   mlb         mlb-bpf attach, the default (no NAT, no conntrack)
+#   mlb-masq    mlb-bpf attach --masquerade
 #
 # Measures per method: TCP connect/request/response rate and CPU time per
 # connection, share of connections per uplink, UDP new-socket exchange
@@ -44,7 +44,7 @@ export MLB=${MLB:-$ROOT/build/mlb-bpf}
 export CRR=${CRR:-$ROOT/build/crr}
 . tests/lib/bed.sh
 
-METHODS=(none conntrack iptables nftables ecmp mlb mlb-nomasq)
+METHODS=(none conntrack iptables nftables ecmp mlb mlb-masq)
 OUT=$ROOT/bench/results
 RAW=$(mktemp -d)
 mkdir -p "$OUT"
@@ -151,11 +151,11 @@ setup_mlb() {
 		--uplink up0 --uplink up1 >> "$RAW/attach_ms"
 }
 teardown_mlb() { timed_ms "$MLB" detach --cgroup "$CG" >> "$RAW/detach_ms"; }
-setup_mlb-nomasq() {
+setup_mlb-masq() {
 	"$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1 \
-		--no-masquerade
+		--masquerade
 }
-teardown_mlb-nomasq() { "$MLB" detach --cgroup "$CG"; }
+teardown_mlb-masq() { "$MLB" detach --cgroup "$CG"; }
 
 # ---- measurements ---------------------------------------------------
 
@@ -423,8 +423,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 	echo "| method | conn/s | vs none | CPU µs/conn | vs none | share up1 | UDP exch/s | vs none | bulk Gbit/s | vs none |"
 	echo "|---|---|---|---|---|---|---|---|---|---|"
 	tail -n +2 "$OUT/results.csv" | awk -F, '{
+		m = $1
+		if (m == "mlb") m = "mlb-bpf (default, no NAT)"
+		if (m == "mlb-masq") m = "mlb-bpf --masquerade"
 		printf "| %s | %.0f | %s | %.1f | %s | %s | %.0f | %s | %.2f | %s |\n",
-			$1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
+			m, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
 	echo
 	echo "BPF program cost per socket (run_time_ns / run_cnt, kernel.bpf_stats_enabled=1, 20,000 sockets, median):"
 	echo
@@ -446,7 +449,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 	echo "| 1:1 | $(echo "$ACC_RR1" | awk '{ printf "%d sockets (%.3f%%)", $1, $2 }') | $(echo "$ACC_RR4" | awk '{ printf "%d sockets (%.3f%%)", $1, $2 }') |"
 	echo "| 5:3:1 | $(echo "$ACC_W1" | awk '{ printf "%.1f sockets (%.3f%%)", $1, $2 }') | $(echo "$ACC_W4" | awk '{ printf "%.1f sockets (%.3f%%)", $1, $2 }') |"
 	echo
-	echo "mlb-bpf attach: $(median "$RAW/attach_ms") ms, detach: $(median "$RAW/detach_ms") ms (median, with masquerade)."
+	echo "mlb-bpf attach: $(median "$RAW/attach_ms") ms, detach: $(median "$RAW/detach_ms") ms (median, the default: no masquerade)."
 	echo
 	echo "Failover with \`mlb-bpf watch\` defaults (probe the gateway every 1 s, 1 s timeout, down after 3): from the fault to the last new socket that still got the dead uplink's mark (a socket every 5 ms), median of $FAILOVER_ROUNDS:"
 	echo

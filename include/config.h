@@ -9,7 +9,7 @@
  *   mark-mask = 0xff
  *   table-base = 7100
  *   priority = 7100
- *   masquerade = yes|no
+ *   masquerade = yes|no              ; default no (conntrack-free)
  *   last-resort = main|unreachable
  *   bypass = PREFIX[, PREFIX...]  ; for every policy (may repeat)
  *   pin = PREFIX:IFACE[, ...]     ; for every policy (may repeat)

@@ -1,4 +1,4 @@
-/* nat.h - the masquerade safety net, through libnftables: one nftables
+/* nat.h - the optional masquerade (--masquerade), through libnftables: one nftables
  * table of mlb-bpf's own per attachment, in the calling thread's network
  * namespace, for IPv4 and IPv6 at once (family inet):
  *

@@ -128,7 +128,7 @@ struct mlb_state {
 	__u32 table_base;
 	__u32 priority;			/* first of the three rule priorities (route.h) */
 	__u32 installed;		/* MLB_INSTALLED_* */
-	__u32 masquerade;		/* 1 unless --no-masquerade */
+	__u32 masquerade;		/* 1 with --masquerade */
 	__u32 record_sockets;		/* 1 with --record-sockets */
 	__u32 last_resort;		/* MLB_LAST_RESORT_* */
 	__u32 unreachable_mark;		/* last-resort=unreachable: its mark */

@@ -818,7 +818,7 @@ int config_parse_string(const char *text, const char *name,
 	out->mark_mask = MLB_DEFAULT_MARK_MASK;
 	out->table_base = MLB_DEFAULT_TABLE_BASE;
 	out->priority = MLB_DEFAULT_PRIORITY;
-	out->masquerade = true;
+	out->masquerade = false;
 	out->last_resort = MLB_LAST_RESORT_MAIN;
 	out->nuplinks = 0;
 	out->npolicies = 0;

@@ -74,15 +74,16 @@ static const char attach_usage[] =
 "\n"
 "Attach the balancer to a cgroup: every new IPv4 and IPv6 socket of its\n"
 "processes gets the fwmark of one uplink, round-robin or by weight.  Sets\n"
-"up one routing table per uplink, the ip rules that use them, and a\n"
-"masquerade rule per uplink.  Attaching again to the same cgroup\n"
-"replaces the old attachment.  All or nothing: on failure nothing is left\n"
+"up one routing table per uplink and the ip rules that use them; each\n"
+"socket's mark picks its uplink's table, and with it that uplink's own\n"
+"source address, so no NAT (and no conntrack) is needed.  Attaching again\n"
+"to the same cgroup replaces the old attachment.  All or nothing: on failure nothing is left\n"
 "behind.\n"
 "\n"
 "Examples:\n"
 "  mlb-bpf attach --uplink eth0 --uplink eth1\n"
 "  mlb-bpf attach --cgroup /sys/fs/cgroup/system.slice --uplink eth0,weight=3 \\\n"
-"          --uplink eth1,weight=1,gateway=198.51.100.1 --no-masquerade\n"
+"          --uplink eth1,weight=1,gateway=198.51.100.1 --masquerade\n"
 "\n"
 "Options:\n"
 "  -u, --uplink SPEC     an uplink: IFACE[,KEY=VALUE]...; give two or more.\n"
@@ -105,7 +106,9 @@ static const char attach_usage[] =
 "      --mark-mask N     fwmark bits mlb-bpf owns (default 0xff)\n"
 "      --table-base N    first uplink's routing table (default 7100)\n"
 "      --priority N      first of three ip rule priorities (default 7100)\n"
-"      --no-masquerade   do not add the nftables masquerade table\n"
+"      --masquerade      also add an nftables masquerade rule per uplink\n"
+"                        (brings conntrack in; off by default)\n"
+"      --no-masquerade   no masquerade (the default)\n"
 "      --bypass PREFIX[,PREFIX]  destinations never balanced: their sockets\n"
 "                        lose the mark at connect()/sendmsg() (main table)\n"
 "      --pin PREFIX:IFACE[,...]  destinations that always use one uplink\n"
@@ -264,6 +267,7 @@ enum {
 	OPT_MARK_MASK,
 	OPT_TABLE_BASE,
 	OPT_PRIORITY,
+	OPT_MASQUERADE,
 	OPT_NO_MASQUERADE,
 	OPT_RECORD_SOCKETS,
 	OPT_LAST_RESORT,
@@ -313,6 +317,7 @@ static int cmd_attach(int argc, char **argv)
 		{ "mark-mask", required_argument, NULL, OPT_MARK_MASK },
 		{ "table-base", required_argument, NULL, OPT_TABLE_BASE },
 		{ "priority", required_argument, NULL, OPT_PRIORITY },
+		{ "masquerade", no_argument, NULL, OPT_MASQUERADE },
 		{ "no-masquerade", no_argument, NULL, OPT_NO_MASQUERADE },
 		{ "record-sockets", no_argument, NULL, OPT_RECORD_SOCKETS },
 		{ "last-resort", required_argument, NULL, OPT_LAST_RESORT },
@@ -328,7 +333,7 @@ static int cmd_attach(int argc, char **argv)
 		.mark_mask = MLB_DEFAULT_MARK_MASK,
 		.table_base = MLB_DEFAULT_TABLE_BASE,
 		.priority = MLB_DEFAULT_PRIORITY,
-		.masquerade = true,
+		.masquerade = false,	/* --masquerade */
 	};
 	struct mlb_err err = {};
 	uint32_t *number, number32;
@@ -355,6 +360,9 @@ static int cmd_attach(int argc, char **argv)
 			continue;
 		case 'n':
 			req.netns = optarg;
+			continue;
+		case OPT_MASQUERADE:
+			req.masquerade = true;
 			continue;
 		case OPT_NO_MASQUERADE:
 			req.masquerade = false;

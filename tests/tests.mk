@@ -41,7 +41,8 @@ $(BUILD)/tests/test_%: tests/bpf/test_%.c $(LIB_OBJS) | $(BUILD)/tests
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(LIB_OBJS) $(PKG_LIBS) -lcmocka -o $@
 
-$(BUILD)/crr: bench/crr.c bench/crr_server.c bench/crr_tally.c bench/crr.h \
+$(BUILD)/crr: bench/crr.c bench/crr_server.c bench/crr_tally.c bench/crr_dgram.c \
+	      bench/crr.h \
 	      | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -pthread $(filter %.c,$^) -o $@

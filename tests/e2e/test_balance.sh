@@ -5,8 +5,8 @@
 # host is reached directly, traffic outside the cgroup is untouched,
 # status --json counts it all, and detach restores everything.
 #
-# Run for: 1:1 with masquerade, 3:1 without, and 1:1 under strict
-# reverse-path filtering.
+# Run for: 1:1 with --masquerade, 3:1 with the default (no NAT), and 1:1
+# under strict reverse-path filtering.
 . "$(dirname "$0")/../lib/e2e.sh"
 cleanup() {
 	[ -n "${SRV_TCP:-}" ] && bed_server_stop "$SRV_TCP"
@@ -99,7 +99,7 @@ scenario() {
 	CG= CLI= INET=
 }
 
-scenario masq 2 1 1
-scenario nomasq 2 3 1 --no-masquerade
+scenario masq 2 1 1 --masquerade
+scenario nomasq 2 3 1
 scenario rpf 1 1 1
 check "the host's own namespace is untouched (no rule, route or nft table of mlb-bpf's added)" bed_host_untouched

@@ -76,8 +76,8 @@ expect "help COMMAND" "mlb-bpf help a" apply attach
 expect "detach options" "mlb-bpf detach -" \
 	--all --cgroup --help --verbose
 expect "status options" "mlb-bpf status --" --cgroup --help --json
-expect "attach options by prefix" "mlb-bpf attach --uplink up0 --m" \
-	--mark-base --mark-mask
+expect "attach options by prefix" "mlb-bpf attach --uplink up0 --ma" \
+	--mark-base --mark-mask --masquerade
 expect "watch options by prefix" "mlb-bpf watch --d" --down
 expect "metrics options" "mlb-bpf metrics --" --cgroup --help
 expect "watch's --metrics-listen" "mlb-bpf watch --me" --metrics-listen

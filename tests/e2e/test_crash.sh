@@ -103,7 +103,8 @@ balances() {
 }
 
 # -- attach
-ATTACH=("$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1)
+ATTACH=("$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1 \
+	--masquerade)
 sequence attach "${ATTACH[@]}"
 "$MLB" detach --cgroup "$CG" > /dev/null 2>&1
 JOURNAL=$(journal_step attach)
@@ -184,6 +185,7 @@ write_conf() {
 [global]
 netns = $CLI
 priority = $1
+masquerade = yes
 [uplink up0]
 [uplink up1]
 [policy $A]

@@ -75,7 +75,8 @@ seen() {
 }
 
 # -- 1:1 with masquerade
-check "attach up0 and up1" "$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1
+check "attach up0 and up1, --masquerade" "$MLB" attach --netns "$CLI" --cgroup "$CG" \
+	--uplink up0 --uplink up1 --masquerade
 CGID=$(stat -c %i "$CG")
 check_eq "ip -6 rule: main without its default, from and fwmark rules" \
 "0:	from all lookup local
@@ -173,7 +174,7 @@ check_eq "sticky: and keep using it" "$sticky" "$(connections "$SERVER6")"
 
 # -- an IPv6-only uplink with a link-local gateway
 check "attach up0 and the IPv6-only up2 (gateway6=fe80::1)" \
-	"$MLB" attach --netns "$CLI" --cgroup "$CG" \
+	"$MLB" attach --netns "$CLI" --cgroup "$CG" --masquerade \
 	--uplink "up0,probe=$SERVER,interval=0.2,timeout=0.2,down=3,up=2" \
 	--uplink up2,gateway6=fe80::1,interval=0.2,timeout=0.2,down=3,up=2
 check_eq "up2's table: its prefix and the link-local default, no host route" \

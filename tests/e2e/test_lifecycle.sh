@@ -15,7 +15,8 @@ trap cleanup EXIT
 bed_create
 bed_snapshot > "$WORK/before"
 
-check "attach 1:1" "$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1
+check "attach 1:1, --masquerade" "$MLB" attach --netns "$CLI" --cgroup "$CG" \
+	--uplink up0 --uplink up1 --masquerade
 CGID=$(stat -c %i "$CG")
 
 ip -n "$CLI" rule show > "$WORK/rules"

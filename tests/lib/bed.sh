@@ -149,6 +149,51 @@ table inet mlbtest {
 NFT
 }
 
+# bed_strict_gateways [NUPLINKS]: the gateways accept only their own
+# uplink's source addresses, as ISPs do.  IPv4 drops by rp_filter=1 (nft
+# only counts); IPv6 has none, so nft drops (link-local and the
+# unspecified address stay allowed, for neighbour discovery).  What a
+# gateway saw with another source is counted in spoof_gwI.
+bed_strict_gateways() {
+	local n=${1:-2} i net4 net6 rules= counters=
+	in_inet sysctl -qw net.ipv4.conf.all.rp_filter=1
+	for ((i = 0; i < n; i++)); do
+		in_inet sysctl -qw "net.ipv4.conf.gw$i.rp_filter=1"
+		case $i in
+		0) net4=192.0.2.0/24 net6="2001:db8:0:1::/64, " ;;
+		1) net4=198.51.100.0/24 net6="2001:db8:0:2::/64, " ;;
+		*) net4=10.$((100 + i)).0.0/24 net6= ;;
+		esac
+		counters+="counter spoof_gw$i {}"$'\n'
+		rules+="iifname \"gw$i\" ip saddr != $net4 counter name spoof_gw$i"$'\n'
+		rules+="iifname \"gw$i\" ip6 saddr != { $net6 fe80::/10, ::/128 } counter name spoof_gw$i drop"$'\n'
+	done
+	in_inet nft -f - <<NFT
+table inet mlbstrict {
+	$counters
+	chain pre {
+		type filter hook prerouting priority raw; policy accept;
+		$rules
+	}
+}
+NFT
+}
+
+# bed_spoofed [NUPLINKS]: "N0 N1 ... " packets each gateway saw with
+# another uplink's source address since the last bed_spoofed_reset.
+bed_spoofed() {
+	local n=${1:-2} i
+	for ((i = 0; i < n; i++)); do
+		printf '%s ' "$(in_inet nft -j list counter inet mlbstrict \
+			"spoof_gw$i" |
+			jq '.nftables[] | select(.counter) | .counter.packets')"
+	done
+}
+
+bed_spoofed_reset() {
+	in_inet nft reset counters table inet mlbstrict >/dev/null
+}
+
 bed_counter() {
 	in_inet nft -j list counter inet mlbtest "$1" |
 		jq '.nftables[] | select(.counter) | .counter.packets'

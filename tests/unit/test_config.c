@@ -98,7 +98,7 @@ static const char full_file[] =
 	"mark-mask = 0xf00\n"
 	"table-base = 200\n"
 	"priority = 500\n"
-	"masquerade = no\n"
+	"masquerade = yes\n"
 	"last-resort = unreachable\n"
 	"bypass = 10.8.0.0/16, 2001:db8:8::/48\n"
 	"pin = 203.0.113.0/24:wlan0\n"
@@ -139,7 +139,7 @@ static void test_full_file(void **state)
 	assert_int_equal(cf->mark_mask, 0xf00);
 	assert_int_equal(cf->table_base, 200);
 	assert_int_equal(cf->priority, 500);
-	assert_false(cf->masquerade);
+	assert_true(cf->masquerade);
 	assert_int_equal(cf->last_resort, MLB_LAST_RESORT_UNREACHABLE);
 
 	assert_int_equal(cf->nuplinks, 2);
@@ -192,7 +192,10 @@ static void test_defaults(void **state)
 	assert_int_equal(cf->mark_mask, MLB_DEFAULT_MARK_MASK);
 	assert_int_equal(cf->table_base, MLB_DEFAULT_TABLE_BASE);
 	assert_int_equal(cf->priority, MLB_DEFAULT_PRIORITY);
-	assert_true(cf->masquerade);
+	assert_false(cf->masquerade);	/* conntrack-free by default */
+	assert_int_equal(parse("[global]\nmasquerade = no\n[uplink eth0]\n"), 0);
+	assert_false(cf->masquerade);
+	assert_int_equal(parse("[uplink eth0]\n"), 0);
 	assert_int_equal(cf->last_resort, MLB_LAST_RESORT_MAIN);
 	assert_int_equal(cf->nuplinks, 1);
 	assert_int_equal(cf->uplinks[0].weight, 1);
@@ -598,7 +601,7 @@ static void test_parses_are_independent(void **state)
 	assert_int_equal(parse("[uplink wlan0]\n[policy /b]\n"), 0);
 	assert_int_equal(cf->nuplinks, 1);
 	assert_int_equal(cf->npolicies, 1);
-	assert_true(cf->masquerade);
+	assert_false(cf->masquerade);
 	assert_string_equal(cf->netns, "");
 	assert_int_equal(cf->policies[0].ndests, 0);
 	assert_int_equal(cf->policies[0].sticky_seconds, 0);
@@ -628,7 +631,7 @@ static void test_policy_request(void **state)
 	assert_int_equal(req.mark_mask, 0xf00);
 	assert_int_equal(req.table_base, 200);
 	assert_int_equal(req.priority, 500);
-	assert_false(req.masquerade);
+	assert_true(req.masquerade);
 	assert_true(req.record_sockets);
 	assert_int_equal(req.last_resort, MLB_LAST_RESORT_UNREACHABLE);
 	assert_int_equal(req.ndests, 5);
@@ -644,7 +647,7 @@ static void test_policy_request(void **state)
 	assert_int_equal(req.nuplinks, 2);
 	assert_int_equal(req.uplinks[0].weight, 0);
 	assert_int_equal(req.uplinks[1].weight, 1);
-	assert_true(req.masquerade);
+	assert_false(req.masquerade);
 	assert_int_equal(req.ndests, 0);
 }
 
