@@ -348,7 +348,7 @@ failover() {
 	local kind=$1 t0 watch marks
 	"$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1 \
 		--no-masquerade
-	"$MLB" watch 2>/dev/null &
+	"$MLB" watch --cgroup "$CG" 2>/dev/null &
 	watch=$!
 	sleep 1.5
 	in_cgroup "$CRR" marks --duration 7 --every 5 > "$RAW/marks" &
