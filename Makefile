@@ -37,6 +37,8 @@ ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -Iinclude -I$(BUILD) $(PKG
 	     -DMLB_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	      -Ivmlinux/$(ARCH) -Iinclude
+# BPF_DEFS: compile-time switches for comparison builds (make scale).
+BPF_CFLAGS += $(BPF_DEFS)
 
 ifeq ($(V),1)
 Q =
