@@ -62,10 +62,13 @@ while [ -n "$(other_bench)" ]; do
 	echo "scale: waiting for bench/run.sh ($(other_bench | tr '\n' ' '))"
 	sleep 15
 done
-# What else runs (the busiest processes, this script aside), for the record.
+# What else runs (processes above 5 % of a CPU over one second), for the
+# record.
 busiest() {
-	ps -eo pcpu=,comm= --sort=-pcpu | awk -v self="$$" \
-		'$1 >= 5 && $2 != "ps" { printf "%s%s %s%%", n++ ? ", " : "", $2, $1 }'
+	top -b -n 2 -d 1 -w 200 | awk '/^top -/ { it++ }
+		it == 2 && $1 ~ /^[0-9]+$/ && $9 + 0 >= 5 && $12 != "top" {
+			printf "%s%s %s%%", n++ ? ", " : "", $12, $9 }
+		END { if (!n) printf "none" }'
 }
 OTHERS_START="$(busiest); load $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -212,21 +215,24 @@ for v in "${VARIANTS[@]}"; do
 	done
 done
 
-# Noise, per CPU setting: the larger interquartile range of the two
-# variants, or what the two identical programs (exact, exact2) differ by,
-# whichever is larger.  The per-CPU cursor wins if its median is below the
-# shared cursor's by more than that.
+# Noise, per CPU setting: what two identical programs measured the same
+# way differ by (the medians of exact and exact2).  The spread of one
+# variant is not noise here: the shared cursor's spread from all CPUs is
+# the contention on it, which varies with how the threads overlap.  The
+# per-CPU cursor wins if its median is below the shared cursor's by more
+# than the noise and it is the faster of the two in most rounds (rounds
+# are paired: both ran one after the other).
 verdict() {
-	local c=$1
+	local c=$1 faster
+	faster=$(paste "$RAW/ns.exact.$c" "$RAW/ns.percpu.$c" | awk '$2 < $1 { n++ } END { print n + 0 }')
 	awk -v e="$(eval echo "\$MED_exact_$c")" -v p="$(eval echo "\$MED_percpu_$c")" \
-	    -v e2="$(eval echo "\$MED_exact2_$c")" \
-	    -v ie="$(eval echo "\$IQR_exact_$c")" -v ip="$(eval echo "\$IQR_percpu_$c")" \
-	    'BEGIN { n = ie > ip ? ie : ip; aa = e - e2; if (aa < 0) aa = -aa
-		if (aa > n) n = aa
-		printf "%s %.1f %.1f\n", (e - p > n) ? "wins" : "within-noise", e - p, n }'
+	    -v e2="$(eval echo "\$MED_exact2_$c")" -v k="$faster" -v r="$ROUNDS" \
+	    'BEGIN { n = e - e2; if (n < 0) n = -n
+		printf "%s %.1f %.1f %d\n", (e - p > n && 2 * k > r) ? "wins" : "within-noise",
+			e - p, n, k }'
 }
-read -r V1 D1 N1 <<< "$(verdict 1cpu)"
-read -r VA DA NA <<< "$(verdict allcpu)"
+read -r V1 D1 N1 K1 <<< "$(verdict 1cpu)"
+read -r VA DA NA KA <<< "$(verdict allcpu)"
 # What the gain is worth: the share of the CPU time a socket takes from
 # creation to close (CPUs / rate, from the shared cursor's runs).
 SHARE1=$(awk -v d="$D1" -v r="$RATE_exact_1cpu" 'BEGIN { printf "%.2f", d * r / 1e9 * 100 }')
@@ -234,9 +240,11 @@ SHAREA=$(awk -v d="$DA" -v r="$RATE_exact_allcpu" -v c="$CPUS" 'BEGIN { printf "
 csv decision all gain_1cpu_ns "" "$D1"
 csv decision all noise_1cpu_ns "" "$N1"
 csv decision all verdict_1cpu "" "$V1"
+csv decision all faster_rounds_1cpu "" "$K1"
 csv decision all gain_allcpu_ns "" "$DA"
 csv decision all noise_allcpu_ns "" "$NA"
 csv decision all verdict_allcpu "" "$VA"
+csv decision all faster_rounds_allcpu "" "$KA"
 
 mem_row() {
 	local name=$1 row="" case p cells type
@@ -262,8 +270,8 @@ mem_row() {
 	echo "# mlb-bpf at scale"
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), $CPUS CPUs" \
-		"(shared with other work). Busiest other processes at the start: ${OTHERS_START:-none};" \
-		"at the end: ${OTHERS_END:-none}." \
+		"(shared with other work). Other processes above 5 % of a CPU at the start: ${OTHERS_START};" \
+		"at the end: ${OTHERS_END}." \
 		"$([ -n "$BENCH_DURING" ] && echo "bench/run.sh started during the run: figures disturbed." || echo "No bench/run.sh ran beside it.")"
 	echo
 	echo "## A minute at full socket rate"
@@ -304,7 +312,7 @@ mem_row() {
 	echo "| per-CPU (comparison build) | $NS_percpu_1cpu | $NS_percpu_allcpu | $RATE_percpu_1cpu | $RATE_percpu_allcpu |"
 	echo "| shared again (control) | $NS_exact2_1cpu | $NS_exact2_allcpu | $RATE_exact2_1cpu | $RATE_exact2_allcpu |"
 	echo
-	echo "Per-CPU cursor's gain in the program: $D1 ns per socket from 1 CPU (noise $N1 ns: $V1), $DA ns from all CPUs (noise $NA ns: $VA); noise is the larger interquartile range of the two, or the control's difference from the shared cursor if larger. As a share of the CPU time a socket takes from creation to close: $SHARE1 % from 1 CPU, $SHAREA % from all CPUs."
+	echo "Per-CPU cursor's gain in the program (median against median): $D1 ns per socket from 1 CPU, faster in $K1 of $ROUNDS rounds (noise $N1 ns: $V1); $DA ns from all CPUs, faster in $KA of $ROUNDS rounds (noise $NA ns: $VA). Noise is what the two identical programs (shared and control) differ by. As a share of the CPU time a socket takes from creation to close: $SHARE1 % from 1 CPU, $SHAREA % from all CPUs."
 	echo
 	echo "Rerun: \`make scale\` (SCALE_ARGS=\"--duration 60 --rounds 7 --count 200000\")."
 } > "$OUT/scale.md"
