@@ -5,6 +5,9 @@
 #   make demo       two-uplink namespace bed: attach, traffic, status, detach
 #   make bench      compare with no balancing, iptables, nftables and ECMP
 #                   (BENCH_ARGS="--rounds 9 --duration 3" for a longer run)
+#   make scale      a minute at full socket rate from every CPU: counters,
+#                   map memory, sticky map; shared vs per-CPU cursor cost
+#                   (SCALE_ARGS="--duration 60 --rounds 7 --count 200000")
 #   make deps       install the Debian packages mlb-bpf needs
 #   make install    install binary, man page, systemd units and bash
 #                   completion under $(PREFIX) (DESTDIR for staging)
@@ -37,6 +40,8 @@ ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -Iinclude -I$(BUILD) $(PKG
 	     -DMLB_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	      -Ivmlinux/$(ARCH) -Iinclude
+# BPF_DEFS: compile-time switches for comparison builds (make scale).
+BPF_CFLAGS += $(BPF_DEFS)
 
 ifeq ($(V),1)
 Q =
@@ -53,7 +58,7 @@ SKEL     := $(BUILD)/mlb.skel.h
 BIN      := $(BUILD)/mlb-bpf
 UNITS    := $(BUILD)/systemd/mlb-bpf.service $(BUILD)/systemd/mlb-bpf-watch.service
 
-.PHONY: all units test demo bench deps install uninstall clean check-deps FORCE
+.PHONY: all units test demo bench scale deps install uninstall clean check-deps FORCE
 all: $(BIN) $(BUILD)/mlb-bpf.8 units
 units: $(UNITS)
 
@@ -130,3 +135,11 @@ clean:
 bench: check-deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/crr
 	$(Q)bench/run.sh $(BENCH_ARGS)
+
+# The per-CPU cursor comparison build lives in $(BUILD)/percpu, never in
+# the product's binary.
+scale: check-deps
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/crr
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/percpu \
+		BPF_DEFS=-DMLB_CURSOR_PERCPU $(BUILD)/percpu/mlb-bpf
+	$(Q)bench/scale.sh $(SCALE_ARGS)

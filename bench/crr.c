@@ -10,7 +10,7 @@
  *              [--count N | --duration S]
  *              [--threads T] [--bind ADDR] [--device IFACE] [--report]
  *              [--rst] [--timeout S]
- *   crr sockets --count N [--threads T]
+ *   crr sockets --count N | --duration S [--threads T] [--to CIDR]
  *   crr hold --connect ADDR:PORT --count N --duration S [--bind ADDR]
  *   crr marks --duration S [--every MS]
  *
@@ -24,7 +24,10 @@
  * each every 100 ms for S seconds; it prints one line per connection:
  * "conn I local ADDR mark 0xM ok|broken".
  * `sockets` only creates and closes sockets (the balancing decision and
- * nothing else) and prints the marks they got: "mark 0xM COUNT".
+ * nothing else), N of them or for S seconds, and prints "sockets N",
+ * "failures N", "seconds S", "rate R" and the marks they got: "mark 0xM
+ * COUNT".  With --to CIDR each socket is a UDP socket connect()ed to the
+ * next address of the IPv4 range (a route lookup, no packet sent).
  * The server prints "ready mark 0xM" (the listening socket's mark) once
  * it listens, counts requests per peer address and writes them ("ADDR
  * COUNT" lines) on SIGTERM/SIGINT, or on SIGUSR1 without exiting.  A UDP
@@ -320,8 +323,20 @@ static int run_marks(double duration, unsigned every_ms)
 
 /* ---- sockets only ----------------------------------------------------- */
 
+/* --to CIDR: each socket connect()s (UDP: a route lookup, no packet) to
+ * the next address of the range, so the connect hooks see as many
+ * distinct destinations as the range holds. */
+struct dest_range {
+	uint32_t base;			/* host byte order */
+	uint32_t size;			/* addresses; 0: no connect */
+};
+
 struct creator {
-	uint64_t count;
+	uint64_t count;			/* sockets to make, 0: until deadline */
+	double deadline;
+	struct dest_range to;
+	uint32_t next_dest;		/* offset in the range */
+	uint64_t made, failed;
 	struct tally marks;
 };
 
@@ -329,41 +344,88 @@ static void *create_sockets(void *arg)
 {
 	struct creator *c = arg;
 
-	for (uint64_t i = 0; i < c->count; i++) {
+	for (uint64_t i = 0; c->count ? i < c->count :
+	     ((i & 255) || now() < c->deadline); i++) {
 		int fd = socket(AF_INET, SOCK_DGRAM, 0);
 		uint32_t mark = 0;
 		socklen_t len = sizeof(mark);
 
-		if (fd < 0)
+		if (fd < 0) {
+			c->failed++;
 			continue;
+		}
 		getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &len);
 		tally_add(&c->marks, mark_key(mark), 1);
+		c->made++;
+		if (c->to.size) {
+			struct sockaddr_in dst = {
+				.sin_family = AF_INET,
+				.sin_port = htons(9),
+				.sin_addr.s_addr = htonl(c->to.base +
+							 c->next_dest),
+			};
+
+			if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)))
+				c->failed++;
+			c->next_dest = (c->next_dest + 1) % c->to.size;
+		}
 		close(fd);
 	}
 	return NULL;
 }
 
-static int run_sockets(uint64_t count, int threads)
+/* "A.B.C.D/LEN" (LEN 8..32); 0 or -1. */
+static int parse_range(const char *arg, struct dest_range *r)
+{
+	char host[INET_ADDRSTRLEN];
+	const char *slash = strchr(arg, '/');
+	struct in_addr a;
+	int len;
+
+	if (!slash || (size_t)(slash - arg) >= sizeof(host))
+		return -1;
+	memcpy(host, arg, (size_t)(slash - arg));
+	host[slash - arg] = 0;
+	len = atoi(slash + 1);
+	if (inet_pton(AF_INET, host, &a) != 1 || len < 8 || len > 32)
+		return -1;
+	r->size = (uint32_t)(1ULL << (32 - len));
+	r->base = ntohl(a.s_addr) & ~(r->size - 1);
+	return 0;
+}
+
+static int run_sockets(uint64_t count, double duration, int threads,
+		       const struct dest_range *to)
 {
 	static struct creator creators[MAX_THREADS];
 	pthread_t tids[MAX_THREADS];
 	struct tally marks = { 0 };
+	uint64_t made = 0, failed = 0;
 	double start = now(), seconds;
 
 	for (int i = 0; i < threads; i++) {
-		creators[i].count = count / threads +
-				    ((uint64_t)i < count % threads);
+		creators[i].count = count ? count / threads +
+				    ((uint64_t)i < count % threads) : 0;
+		creators[i].deadline = start + duration;
+		creators[i].to = *to;
+		/* threads start apart in the range, so that together they
+		 * go through it in step rather than all on one address */
+		creators[i].next_dest = to->size ? (uint32_t)
+			((uint64_t)to->size * (uint64_t)i / (uint64_t)threads) : 0;
 		pthread_create(&tids[i], NULL, create_sockets, &creators[i]);
 	}
 	for (int i = 0; i < threads; i++) {
 		pthread_join(tids[i], NULL);
+		made += creators[i].made;
+		failed += creators[i].failed;
 		tally_merge(&marks, &creators[i].marks);
 	}
 	seconds = now() - start;
-	printf("sockets %llu\nseconds %.3f\n", (unsigned long long)count,
-	       seconds);
+	printf("sockets %llu\nfailures %llu\nseconds %.3f\nrate %.1f\n",
+	       (unsigned long long)made, (unsigned long long)failed, seconds,
+	       seconds > 0 ? (double)made / seconds : 0.0);
 	print_tally("mark", &marks, false);
-	return 0;
+	return failed ? 1 : 0;
 }
 
 /* ---- command line ---------------------------------------------------- */
@@ -375,7 +437,7 @@ static const char usage[] =
 "                  [--count N | --duration S]\n"
 "                  [--threads T] [--bind ADDR] [--device IFACE]\n"
 "                  [--report] [--rst] [--timeout S]\n"
-"       crr sockets --count N [--threads T]\n"
+"       crr sockets --count N | --duration S [--threads T] [--to CIDR]\n"
 "       crr hold --connect ADDR:PORT --count N --duration S [--bind ADDR]\n"
 "       crr marks --duration S [--every MS]\n"
 "\n"
@@ -418,10 +480,12 @@ int main(int argc, char **argv)
 		{ "every", required_argument, NULL, 'E' },
 		{ "pktinfo", no_argument, NULL, 'P' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "to", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct client proto = { 0 };
+	struct dest_range to = { 0 };
 	const char *mode, *report_file = NULL, *addr = NULL;
 	bool report = false, echo = false, pktinfo = false;
 	unsigned every_ms = 10;
@@ -514,6 +578,11 @@ int main(int argc, char **argv)
 				(suseconds_t)((t - (double)(time_t)t) * 1e6);
 			break;
 		}
+		case 'o':
+			if (parse_range(optarg, &to))
+				return bad_usage("bad --to range (A.B.C.D/8..32)",
+						 optarg);
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -527,9 +596,9 @@ int main(int argc, char **argv)
 		return run_marks(duration, every_ms);
 	}
 	if (!strcmp(mode, "sockets")) {
-		if (!count)
-			return bad_usage("give --count N", NULL);
-		return run_sockets(count, threads);
+		if (!count && duration <= 0)
+			return bad_usage("give --count N or --duration S", NULL);
+		return run_sockets(count, duration, threads, &to);
 	}
 	if (!addr || parse_addr_port(addr, &proto.server))
 		return bad_usage("give ADDR:PORT or [ADDR6]:PORT with --listen "

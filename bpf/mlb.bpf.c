@@ -36,8 +36,15 @@ struct {
 	__type(value, struct mlb_slot_table);
 } slots SEC(".maps");
 
+/* One cursor shared by all CPUs: exact round-robin.  MLB_CURSOR_PERCPU
+ * (bench/scale.sh's comparison build only, never the product's) gives
+ * each CPU a cursor of its own instead. */
 struct {
+#ifdef MLB_CURSOR_PERCPU
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+#else
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+#endif
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct mlb_cursor);
@@ -117,7 +124,11 @@ static __always_inline int next_uplink(const struct mlb_config *cfg)
 	len = table->len;
 	if (len == 0 || len > MLB_MAX_SLOTS)
 		return -1;
+#ifdef MLB_CURSOR_PERCPU
+	n = cur->next++;
+#else
 	n = __sync_fetch_and_add(&cur->next, 1);
+#endif
 	slot = n % len;
 	/* The verifier does not follow the modulo's bound; the mask (which
 	 * the compiler would drop as redundant without the barrier) gives it
