@@ -13,7 +13,7 @@ BPF_TEST_SRCS := $(wildcard tests/bpf/test_*.c)
 BPF_TEST_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPF_TEST_SRCS))
 TOOLS := $(BUILD)/crr
 # `make fuzz` runs the fuzzer for FUZZ_SECONDS; `make test` runs it too.
-FUZZ_SRCS := tests/fuzz/fuzz_config.c src/config.c src/options.c src/error.c
+FUZZ_SRCS := tests/fuzz/fuzz_config.c src/config.c src/config_keys.c src/options.c src/error.c
 FUZZ_BIN := $(BUILD)/fuzz/fuzz_config
 FUZZ_SECONDS ?= 30
 export FUZZ_SECONDS
