@@ -408,7 +408,7 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 
 			if (!a->used)
 				continue;
-			if (watch_collect(a, now))
+			if (watch_collect(a, now) || a->weights_pending)
 				watch_apply_weights(a);
 			tend(a, now);
 		}

@@ -42,6 +42,7 @@ struct attachment_watch {
 	int events;			/* netlink socket in its namespace */
 	bool check_links;		/* an event arrived, or first look */
 	bool reachable;			/* its namespace could be entered */
+	bool weights_pending;		/* a slot table flip still to make */
 	struct uplink_watch up[MLB_MAX_UPLINKS];
 };
 /* The attachments watched (slots with used set) and the settings for

@@ -68,8 +68,11 @@ void watch_apply_weights(struct attachment_watch *a)
 	unsigned weights[MLB_MAX_UPLINKS + 1], live, n;
 	struct mlb_err err;
 
-	if (journal_lock(&err)) {
-		watch_log_line("cgroup %s: %s", a->state.cgroup_path, err.msg);
+	/* Another writer held the lock too long: the loop tries again. */
+	a->weights_pending = journal_lock(&err) != 0;
+	if (a->weights_pending) {
+		watch_log_line("cgroup %s: %s (trying again)",
+			       a->state.cgroup_path, err.msg);
 		return;
 	}
 	journal_report(stderr, "mlb-bpf watch: ");
