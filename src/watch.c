@@ -195,6 +195,7 @@ static void adopt(uint64_t id)
 		if (health[i].state == MLB_HEALTH_UNKNOWN)
 			watch_set_state(a, i, MLB_HEALTH_UP, "watch started");
 		a->up[i].link_ok = true;
+		a->up[i].down_by_link = watch_down_by_link(&health[i]);
 		down |= health[i].state == MLB_HEALTH_DOWN;
 		a->up[i].routing_ok = true;
 	}

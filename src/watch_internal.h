@@ -70,6 +70,10 @@ uint32_t watch_current_link_id(uint64_t id);
 void watch_set_state(struct attachment_watch *a, unsigned i, __u32 state,
 		     const char *reason);
 
+/* Whether a recorded health says the uplink's link took it down (not
+ * its probes): a restarted watch brings it back on the first answer. */
+bool watch_down_by_link(const struct mlb_health *h);
+
 /* Take up what `apply` changed in place since the record was read. */
 void watch_refresh_state(struct attachment_watch *a);
 

@@ -92,6 +92,22 @@ void watch_apply_weights(struct attachment_watch *a)
 
 /* ---- link checks (events, and at every probe) -------------------------- */
 
+/* What watch_check_links calls a failed link (the health reason). */
+static const char *const link_reasons[] = {
+	"admin down", "carrier lost", "address removed", "interface gone",
+};
+
+bool watch_down_by_link(const struct mlb_health *h)
+{
+	if (h->state != MLB_HEALTH_DOWN)
+		return false;
+	for (size_t k = 0; k < sizeof(link_reasons) / sizeof(link_reasons[0]);
+	     k++)
+		if (!strcmp(h->reason, link_reasons[k]))
+			return true;
+	return false;
+}
+
 /* Why the uplink cannot carry traffic now, or NULL.  One that carries
  * IPv4 needs its IPv4 address, one that carries only IPv6 its IPv6
  * address. */
@@ -99,11 +115,11 @@ static const char *link_problem(const struct mlb_state_uplink *u,
 				const struct mlb_link_info *link)
 {
 	if (!link->admin_up)
-		return "admin down";
+		return link_reasons[0];
 	if (!link->carrier)
-		return "carrier lost";
+		return link_reasons[1];
 	if (u->addr ? !link->has_addr4 : !link->has_addr6)
-		return "address removed";
+		return link_reasons[2];
 	return NULL;
 }
 
@@ -132,8 +148,8 @@ bool watch_check_links(struct attachment_watch *a, struct mlb_state *next)
 		bool was_ok = w->link_ok;
 
 		if (route_lookup_link(uplink_name(a, i), &link, &err)) {
-			why = strstr(err.msg, "no IPv4") ? "address removed" :
-							   "interface gone";
+			why = strstr(err.msg, "no IPv4") ? link_reasons[2] :
+							   link_reasons[3];
 		} else {
 			why = link_problem(&a->state.uplinks[i], &link);
 			route_follow_link(&next->uplinks[i], &link);

@@ -201,6 +201,32 @@ check_same "30 flaps: exactly our rules and routes, nothing extra" \
 	"$WORK/ours.before" "$WORK/ours.after"
 check "30 flaps: status finds the routing complete" "$MLB" status --cgroup "$CG"
 
+# -- watch restarted while up1's link is down: its record says the link
+# took it down, so the new watch too brings it back on the first answered
+# probe, not after `up` of them.
+up1_health() {
+	# (status also says, on stderr, that up1's table is damaged)
+	"$MLB" status --cgroup "$CG" --json 2>/dev/null |
+		jq -r ".attachments[0].uplinks[1].health.$1"
+}
+up1_is() { [ "$(up1_health state)" = "$1" ]; }
+wait_up1() {
+	for _ in $(seq 100); do up1_is "$1" && return 0; sleep 0.1; done
+	return 1
+}
+ip -n "$CLI" link set up1 down
+check "restart: up1 goes down by its link" wait_up1 down
+check_eq "restart: the reason is its link" "admin down" "$(up1_health reason)"
+kill "$WATCH"; wait "$WATCH" 2>/dev/null
+"$MLB" watch --cgroup "$CG" 2>> "$WORK/watch.log" &
+WATCH=$!
+sleep 0.5
+ip -n "$CLI" link set up1 up
+check "restart: up1 comes back" wait_up1 up
+check_eq "restart: on the first answered probe" "link back, probe answered" \
+	"$(up1_health reason)"
+back "restart" gw1
+
 # -- without watch, nothing repairs: status says so, repair does it
 kill "$WATCH"; wait "$WATCH" 2>/dev/null; WATCH=
 ip -n "$CLI" link set up1 down
