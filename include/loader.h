@@ -75,6 +75,14 @@ int loader_read_counts(const struct mlb_pins *pins, unsigned nuplinks,
 int loader_prog_info(const struct mlb_pins *pins, struct mlb_prog_info *info,
 		     struct mlb_err *err);
 
+/* What status and metrics show of one attachment, read at once: its
+ * record, sockets per uplink (and, last, the unreachable mark's), each
+ * uplink's health and the program's facts.  counts has room for
+ * MLB_MAX_UPLINKS + 1, health for MLB_MAX_UPLINKS. */
+int loader_read_attachment(const struct mlb_pins *pins, struct mlb_state *state,
+			   uint64_t *counts, struct mlb_health *health,
+			   struct mlb_prog_info *prog, struct mlb_err *err);
+
 /* Health of uplinks 0..n-1, and of one uplink (written by watch). */
 int loader_read_health(const struct mlb_pins *pins, unsigned n,
 		       struct mlb_health *out, struct mlb_err *err);

@@ -590,6 +590,19 @@ int loader_prog_info(const struct mlb_pins *pins, struct mlb_prog_info *out,
 	return 0;
 }
 
+int loader_read_attachment(const struct mlb_pins *pins, struct mlb_state *state,
+			   uint64_t *counts, struct mlb_health *health,
+			   struct mlb_prog_info *prog, struct mlb_err *err)
+{
+	if (loader_read_state(pins, state, err))
+		return -1;
+	return loader_read_counts(pins, state->nuplinks +
+				  (state->last_resort ==
+				   MLB_LAST_RESORT_UNREACHABLE), counts, err) ||
+	       loader_read_health(pins, state->nuplinks, health, err) ||
+	       loader_prog_info(pins, prog, err) ? -1 : 0;
+}
+
 int loader_read_health(const struct mlb_pins *pins, unsigned n,
 		       struct mlb_health *out, struct mlb_err *err)
 {

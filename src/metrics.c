@@ -103,12 +103,8 @@ static int read_view(uint64_t id, struct view *v, struct mlb_err *err)
 	memset(v, 0, sizeof(*v));
 	if (loader_open(id, &pins, err))
 		return -1;
-	ret = loader_read_state(&pins, &v->state, err) ||
-	      loader_read_counts(&pins, v->state.nuplinks +
-				 (v->state.last_resort ==
-				  MLB_LAST_RESORT_UNREACHABLE), v->counts, err) ||
-	      loader_read_health(&pins, v->state.nuplinks, v->health, err) ||
-	      loader_prog_info(&pins, &v->prog, err);
+	ret = loader_read_attachment(&pins, &v->state, v->counts, v->health,
+				     &v->prog, err);
 	loader_close(&pins);
 	return ret ? -1 : 0;
 }
