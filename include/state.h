@@ -15,7 +15,7 @@
 
 #include "mlb.h"
 
-#define MLB_STATE_VERSION 4
+#define MLB_STATE_VERSION 5
 
 /* Defaults chosen to stay clear of the common mark users: kube-proxy
  * (0x4000, 0x8000), Cilium (0x0f00 and the upper 16 bits), Calico
@@ -115,6 +115,14 @@ struct mlb_state_dest {
 	__u32 uplink;		/* MLB_DEST_PIN: index into uplinks[] */
 };
 
+/* One --lan interface: the clients behind it are forwarded, each new flow
+ * balanced on its own and masqueraded on its uplink. */
+#define MLB_MAX_LAN 8
+struct mlb_state_lan {
+	char ifname[IF_NAMESIZE];
+	__u32 ifindex;
+};
+
 struct mlb_state {
 	__u32 version;
 	__u32 nuplinks;
@@ -138,6 +146,11 @@ struct mlb_state {
 	__u32 ndests;
 	struct mlb_state_dest dests[MLB_STATE_MAX_DESTS];
 	__u32 sticky_seconds;		/* --sticky, 0: off */
+	/* Forwarded traffic: containers behind veths in this namespace and
+	 * --lan interfaces get a tc program on their ingress (tc.h). */
+	__u32 tc_mode;			/* MLB_TC_*: how they are attached */
+	__u32 nlan;
+	struct mlb_state_lan lan[MLB_MAX_LAN];
 };
 
 /* One uplink's health as `watch` last saw it (pinned map "health", one
