@@ -315,4 +315,27 @@ int mlb_sendmsg6(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
+/* Forwarded traffic, run on interfaces' ingress (src/tc.c attaches them).
+ * Both always let the packet go on (TCX_NEXT, TC_ACT_UNSPEC: -1). */
+#define TC_NEXT -1
+
+/* A container's packet, on the host end of its veth: the mark its socket
+ * got from sock_create (in the container's namespace) is scrubbed when
+ * the packet crosses into the host's, so it is put back here. */
+SEC("tc")
+int mlb_tc_container(struct __sk_buff *skb)
+{
+	(void)skb;
+	return TC_NEXT;
+}
+
+/* A packet from a --lan interface's clients, forwarded by the host: each
+ * new flow gets an uplink from the slot table, kept for the flow's life. */
+SEC("tc")
+int mlb_tc_lan(struct __sk_buff *skb)
+{
+	(void)skb;
+	return TC_NEXT;
+}
+
 char LICENSE[] SEC("license") = "GPL";

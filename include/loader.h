@@ -40,6 +40,15 @@ struct mlb_prog_info {
 	uint64_t run_cnt;
 };
 
+/* The tc programs' pins in an attachment's directory (forward.h). */
+#define LOADER_PIN_TC_CONTAINER "prog_tc_container"
+#define LOADER_PIN_TC_LAN "prog_tc_lan"
+
+/* A file descriptor of the program pinned as name in cgroup_id's
+ * attachment (LOADER_PIN_TC_*), or -1 with a message. */
+int loader_open_program(uint64_t cgroup_id, const char *name,
+			struct mlb_err *err);
+
 /* Mount bpffs at MLB_BPFFS if nothing is mounted there. */
 int loader_ensure_bpffs(struct mlb_err *err);
 

@@ -12,6 +12,7 @@
 #include "attachment.h"
 #include "audit.h"
 #include "cgroup.h"
+#include "forward.h"
 #include "journal.h"
 #include "loader.h"
 #include "lock.h"
@@ -154,8 +155,17 @@ static int apply(struct mlb_state *state, bool shared, int cgroup_fd,
 			route_remove(state, &ignored);
 		return -1;
 	}
-	if (loader_attach(state, cgroup_fd, err)) {
-		mlb_fail_prefix(err, "BPF");
+	if (forward_prepare(state, err) ||
+	    loader_attach(state, cgroup_fd, err)) {
+		if (state->tc_mode)
+			mlb_fail_prefix(err, "BPF");
+		nat_remove(state, &ignored);
+		if (!shared)
+			route_remove(state, &ignored);
+		return -1;
+	}
+	if (forward_attach(state, err)) {
+		loader_remove(state->cgroup_id, &ignored);
 		nat_remove(state, &ignored);
 		if (!shared)
 			route_remove(state, &ignored);
@@ -173,6 +183,8 @@ int attachment_remove(const struct mlb_state *state, struct mlb_err *err)
 	if (!gone) {
 		struct mlb_state peer;
 
+		if (forward_detach(state, err))
+			return mlb_fail_prefix(err, "tc programs");
 		if (nat_remove(state, err))
 			return mlb_fail_prefix(err, "masquerade");
 		/* shared routing stays while another policy uses it */

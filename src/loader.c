@@ -330,6 +330,43 @@ static int pin_dest_programs(struct mlb_bpf *skel, const char *dir,
 	return 0;
 }
 
+/* The tc programs (forward.h) are pinned as programs too: watch puts them
+ * on interfaces that appear later without loading anything. */
+static int pin_tc_programs(struct mlb_bpf *skel, const char *dir,
+			   struct mlb_err *err)
+{
+	struct {
+		struct bpf_program *prog;
+		const char *name;
+	} progs[] = {
+		{ skel->progs.mlb_tc_container, LOADER_PIN_TC_CONTAINER },
+		{ skel->progs.mlb_tc_lan, LOADER_PIN_TC_LAN },
+	};
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		pin_path(dir, progs[i].name, path, sizeof(path));
+		if (bpf_program__pin(progs[i].prog, path))
+			return mlb_fail(err, "pinning %s: %s", path,
+					strerror(errno));
+	}
+	return 0;
+}
+
+int loader_open_program(uint64_t cgroup_id, const char *name,
+			struct mlb_err *err)
+{
+	char dir[PIN_DIR_LEN], path[PATH_MAX];
+	int fd;
+
+	loader_pin_dir(cgroup_id, dir, sizeof(dir));
+	pin_path(dir, name, path, sizeof(path));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return mlb_fail(err, "opening %s: %s", path, strerror(errno));
+	return fd;
+}
+
 static int pin_all(struct mlb_bpf *skel, struct bpf_link *link,
 		   const char *dir, struct mlb_err *err)
 {
@@ -423,7 +460,8 @@ int loader_attach(const struct mlb_state *state, int cgroup_fd,
 		goto cleanup;
 	}
 	if (pin_all(skel, link, tmpdir, err) ||
-	    pin_dest_programs(skel, tmpdir, err))
+	    pin_dest_programs(skel, tmpdir, err) ||
+	    pin_tc_programs(skel, tmpdir, err))
 		goto cleanup;
 	if (wants_dest_programs(state) &&
 	    attach_dest_programs(cgroup_fd, tmpdir, err))
