@@ -12,4 +12,7 @@
  * in the state's namespace). */
 int containers_attach(const struct mlb_state *state, struct mlb_err *err);
 
+/* Put it on veths that appeared since, drop what it kept of those gone. */
+int containers_refresh(const struct mlb_state *state, struct mlb_err *err);
+
 #endif

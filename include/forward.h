@@ -18,6 +18,11 @@ int forward_prepare(struct mlb_state *state, struct mlb_err *err);
  * caller is in it).  All or nothing: on failure none stays. */
 int forward_attach(const struct mlb_state *state, struct mlb_err *err);
 
+/* After a link event: put the programs on interfaces that appeared since
+ * (a container started, a --lan interface made again) and forget those
+ * that went.  The caller is in the state's namespace and holds the lock. */
+int forward_refresh(const struct mlb_state *state, struct mlb_err *err);
+
 /* Take every tc program of the attachment off every interface of the
  * state's namespace (the caller is in it), whatever mode attached it. */
 int forward_detach(const struct mlb_state *state, struct mlb_err *err);

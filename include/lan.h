@@ -12,4 +12,7 @@
  * the state's namespace). */
 int lan_attach(const struct mlb_state *state, struct mlb_err *err);
 
+/* Put it back on a --lan interface that was made again (a new ifindex). */
+int lan_refresh(const struct mlb_state *state, struct mlb_err *err);
+
 #endif

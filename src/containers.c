@@ -9,3 +9,10 @@ int containers_attach(const struct mlb_state *state, struct mlb_err *err)
 	(void)err;
 	return 0;
 }
+
+int containers_refresh(const struct mlb_state *state, struct mlb_err *err)
+{
+	(void)state;
+	(void)err;
+	return 0;
+}

@@ -26,6 +26,15 @@ int forward_attach(const struct mlb_state *state, struct mlb_err *err)
 	return 0;
 }
 
+int forward_refresh(const struct mlb_state *state, struct mlb_err *err)
+{
+	if (containers_refresh(state, err))
+		return mlb_fail_prefix(err, "containers");
+	if (lan_refresh(state, err))
+		return mlb_fail_prefix(err, "LAN");
+	return 0;
+}
+
 int forward_detach(const struct mlb_state *state, struct mlb_err *err)
 {
 	char dir[128];

@@ -8,3 +8,10 @@ int lan_attach(const struct mlb_state *state, struct mlb_err *err)
 	(void)err;
 	return 0;
 }
+
+int lan_refresh(const struct mlb_state *state, struct mlb_err *err)
+{
+	(void)state;
+	(void)err;
+	return 0;
+}
