@@ -92,7 +92,7 @@ int mlb_assign_marks(uint32_t mark_base, uint32_t mark_mask, unsigned n,
 int mlb_assign_tables(uint32_t table_base, unsigned n, uint32_t *tables,
 		      struct mlb_err *err);
 
-/* Rule priorities priority .. priority + 2 must fit below 32766 (main)
+/* Rule priorities priority .. priority + 3 must fit below 32766 (main)
  * and above 0 (local). */
 int mlb_check_priority(uint32_t priority, struct mlb_err *err);
 

@@ -10,13 +10,18 @@
  *               default via GW_i dev IF_i src ADDR_i
  *   rule  P:    from all lookup main suppress_prefixlength 0
  *   rule  P+1:  from ADDR_i lookup T_i           (one per uplink)
- *   rule  P+2:  fwmark M_i/MASK lookup T_i       (one per uplink)
+ *   rule  P+2:  from ADDR_i unreachable          (one per uplink with a
+ *                                                 gateway in the family)
+ *   rule  P+3:  fwmark M_i/MASK lookup T_i       (one per uplink)
  *
  * The from-rules come first so that replies (SYN-ACKs, accepted
  * sockets, UDP replies sent from the address a request came to) leave by
  * the uplink they arrived on, whatever mark the listening socket got; a
  * new outgoing socket has no source address at its first lookup, so its
- * mark picks the table and, with it, the source.
+ * mark picks the table and, with it, the source.  While T_i has lost its
+ * default route (the link went admin down), P+2 fails packets from ADDR_i
+ * instead of letting them leave by another uplink with ADDR_i's source,
+ * which that ISP drops: without NAT, nothing would rewrite it.
  *
  * An uplink gets a family's routes and rules only if it has an address of
  * that family (state.h: addr, addr6); rule P of a family only exists if
@@ -25,7 +30,7 @@
  * an uplink with an IPv6 address but no IPv6 gateway gets no IPv6
  * default, so its IPv6 sockets leave by the main table's.  With
  * last-resort unreachable each family also has "unreachable default" in
- * table state->unreachable_table and its fwmark rule at P+2.
+ * table state->unreachable_table and its fwmark rule at P+3.
  *
  * Routes and rules carry protocol MLB_RTPROT so they are recognisable
  * (`ip rule` shows "proto 77").
@@ -78,7 +83,7 @@ int route_install(struct mlb_state *state, struct mlb_err *err);
 
 /* Remove the attachment's routing, whatever shape it is in: every route
  * of protocol MLB_RTPROT in the state's tables, and every rule of that
- * protocol at priorities P..P+2 that looks one of those tables up (or
+ * protocol at priorities P..P+3 that looks one of those tables up (or
  * main, at P), so that what a crash, a half-finished change or an older
  * rule order left goes too.  Nothing without MLB_RTPROT, or outside
  * those tables and priorities, is touched.  Does nothing unless

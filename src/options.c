@@ -416,8 +416,8 @@ int mlb_check_priority(uint32_t priority, struct mlb_err *err)
 	if (priority == 0)
 		return mlb_fail(err, "--priority 0 is the local table's; "
 				"choose 1 or more");
-	if ((uint64_t)priority + 2 >= 32766)
-		return mlb_fail(err, "--priority %u leaves no room for 3 rules "
+	if ((uint64_t)priority + 3 >= 32766)
+		return mlb_fail(err, "--priority %u leaves no room for 4 rules "
 				"before main (32766)", priority);
 	return 0;
 }

@@ -461,12 +461,13 @@ static void plan_mark_rule(struct plan *p, int family, __u32 prio,
 }
 
 /* Replies and sockets bound to an uplink's address leave by it. */
-static void plan_from_rule(struct plan *p, __u32 prio,
-			   const struct uplink_side *u)
+static struct rule_spec *plan_from_rule(struct plan *p, __u32 prio,
+					const struct uplink_side *u)
 {
 	struct rule_spec *r = plan_rule(p, u->family, prio, u->table);
 
 	memcpy(r->src, u->addr, sizeof(r->src));
+	return r;
 }
 
 static void plan_family(const struct mlb_state *state, int family,
@@ -509,12 +510,22 @@ static void plan_family(const struct mlb_state *state, int family,
 	for (__u32 i = 0; i < n; i++)
 		if (has[i])
 			plan_from_rule(p, prio + 1, &sides[i]);
+	/* While the uplink's table has lost its default (its link went
+	 * admin down: the kernel deletes the routes through it), packets
+	 * from its address would fall through to another uplink with this
+	 * one's source, which that ISP drops and no NAT is there to
+	 * rewrite: fail them here instead.  Not for an uplink without a
+	 * gateway in this family: its sockets have always left by main. */
+	for (__u32 i = 0; i < n; i++)
+		if (has[i] && !mlb_addr_is_none(sides[i].gateway))
+			plan_from_rule(p, prio + 2, &sides[i])->unreachable =
+				true;
 	for (__u32 i = 0; i < n; i++)
 		if (has[i])
-			plan_mark_rule(p, family, prio + 2, sides[i].table,
+			plan_mark_rule(p, family, prio + 3, sides[i].table,
 				       sides[i].mark, state->mark_mask);
 	if (unreachable)
-		plan_mark_rule(p, family, prio + 2, state->unreachable_table,
+		plan_mark_rule(p, family, prio + 3, state->unreachable_table,
 			       state->unreachable_mark, state->mark_mask);
 }
 
@@ -568,6 +579,9 @@ void describe_rule(const struct rule_spec *s, char *buf, size_t len)
 	if (s->suppress_default)
 		snprintf(buf, len, "%srule %u (lookup main "
 			 "suppress_prefixlength 0)", fam, s->prio);
+	else if (s->unreachable)
+		snprintf(buf, len, "rule %u (from %s unreachable)", s->prio,
+			 addr_str(s->family, s->src, a));
 	else if (s->has_mark)
 		snprintf(buf, len, "%srule %u (fwmark 0x%x/0x%x lookup %u)",
 			 fam, s->prio, s->mark, s->mask, s->table);
@@ -629,8 +643,12 @@ static struct rtnl_rule *rule_object(const struct rule_spec *s)
 		return NULL;
 	rtnl_rule_set_family(r, s->family);
 	rtnl_rule_set_prio(r, s->prio);
-	rtnl_rule_set_table(r, s->table);
-	rtnl_rule_set_action(r, FR_ACT_TO_TBL);
+	if (s->unreachable) {
+		rtnl_rule_set_action(r, FR_ACT_UNREACHABLE);
+	} else {
+		rtnl_rule_set_table(r, s->table);
+		rtnl_rule_set_action(r, FR_ACT_TO_TBL);
+	}
 	rtnl_rule_set_protocol(r, MLB_RTPROT);
 	if (s->has_mark) {
 		rtnl_rule_set_mark(r, s->mark);

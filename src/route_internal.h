@@ -76,14 +76,18 @@ struct rule_spec {
 	bool has_mark;
 	__u32 mark, mask;
 	__u32 src[4];		/* from SRC (a host); zero: from all */
+	/* "from SRC unreachable": no table looked up.  table still names
+	 * the uplink whose address SRC is, to report it with that uplink;
+	 * the kernel is not given it. */
+	bool unreachable;
 };
 
 /* Per family and uplink: connected route, host route to the gateway,
  * default; and per family the last-resort unreachable route. */
 #define MAX_ROUTES (NFAMILIES * (3 * MLB_MAX_UPLINKS + 1))
-/* Per family: the main-lookup rule, then a from and a fwmark rule per
- * uplink, and the last-resort fwmark rule. */
-#define MAX_RULES (NFAMILIES * (2 + 2 * MLB_MAX_UPLINKS))
+/* Per family: the main-lookup rule, then a from, a from-unreachable and a
+ * fwmark rule per uplink, and the last-resort fwmark rule. */
+#define MAX_RULES (NFAMILIES * (2 + 3 * MLB_MAX_UPLINKS))
 
 struct plan {
 	struct route_spec routes[MAX_ROUTES];

@@ -7,9 +7,10 @@
  * attribute included, so the delete matches that object and no other.
  *
  * What is ours: protocol MLB_RTPROT and, for a route, one of the state's
- * tables; for a rule, a priority P..P+2 and one of the state's tables as
- * its target, or main at P.  Which kind of rule sits at which of the
- * three priorities does not matter here.
+ * tables; for a rule, a priority P..P+3 and one of the state's tables as
+ * its target, or main at P, or "from ADDR unreachable" at P+2.  Which
+ * kind of rule sits at which of the four priorities does not matter
+ * here.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -146,11 +147,28 @@ static bool rule_attr_known(int type)
 static bool is_our_rule(const struct mlb_state *state,
 			const struct rule_spec *s)
 {
-	if (s->prio < state->priority || s->prio > state->priority + 2)
+	if (s->prio < state->priority || s->prio > state->priority + 3)
 		return false;
+	if (s->unreachable)
+		return s->prio == state->priority + 2;
 	if (s->table == RT_TABLE_MAIN)
 		return s->prio == state->priority;
 	return is_our_table(state, s->table);
+}
+
+/* The table of the uplink whose address src is (an unreachable rule
+ * names none), so the rule is reported with its uplink; 0 if none is. */
+static __u32 uplink_table_of(const struct mlb_state *state, int family,
+			     const __u32 src[4])
+{
+	for (unsigned i = 0; i < state->nuplinks && i < MLB_MAX_UPLINKS; i++) {
+		const struct mlb_state_uplink *u = &state->uplinks[i];
+
+		if (family == AF_INET ? src[0] == u->addr :
+		    !memcmp(src, u->addr6, sizeof(u->addr6)))
+			return u->table;
+	}
+	return 0;
 }
 
 static void found_rule(const struct nlmsghdr *h, void *arg)
@@ -175,6 +193,7 @@ static void found_rule(const struct nlmsghdr *h, void *arg)
 		return;
 	s.prio = tb[FRA_PRIORITY] ? nla_get_u32(tb[FRA_PRIORITY]) : 0;
 	s.table = tb[FRA_TABLE] ? nla_get_u32(tb[FRA_TABLE]) : frh->table;
+	s.unreachable = frh->action == FR_ACT_UNREACHABLE;
 	if (!is_our_rule(l->state, &s))
 		return;
 	s.has_mark = tb[FRA_FWMARK] != NULL;
@@ -187,13 +206,16 @@ static void found_rule(const struct nlmsghdr *h, void *arg)
 	if (tb[FRA_SUPPRESS_PREFIXLEN])
 		suppress = nla_get_u32(tb[FRA_SUPPRESS_PREFIXLEN]);
 	s.suppress_default = suppress == 0;
-	odd = frh->action != FR_ACT_TO_TBL || frh->dst_len || frh->tos ||
+	odd = (frh->action != FR_ACT_TO_TBL &&
+	       !(s.unreachable && frh->src_len)) || frh->dst_len || frh->tos ||
 	      frh->flags ||
 	      (frh->src_len && frh->src_len != addr_bits(s.family)) ||
 	      !attr_addr(tb[FRA_SRC], s.family, s.src) ||
 	      (suppress != 0 && suppress != (__u32)-1);
 	nlmsg_for_each_attr(a, h, sizeof(*frh), rem)
 		odd |= !rule_attr_known(nla_type(a));
+	if (s.unreachable)
+		s.table = uplink_table_of(l->state, s.family, s.src);
 	f = found_add(l, h);
 	if (f) {
 		f->is_rule = true;
@@ -302,7 +324,8 @@ static bool same_rule(const struct rule_spec *a, const struct rule_spec *b)
 	       a->table == b->table &&
 	       a->suppress_default == b->suppress_default &&
 	       a->has_mark == b->has_mark && a->mark == b->mark &&
-	       a->mask == b->mask && !memcmp(a->src, b->src, sizeof(a->src));
+	       a->mask == b->mask && !memcmp(a->src, b->src, sizeof(a->src)) &&
+	       a->unreachable == b->unreachable;
 }
 
 /* The part of the check a table belongs to: its uplink's, or shared. */

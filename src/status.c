@@ -237,7 +237,7 @@ static void print_text(const struct view *v)
 		       v->prog.run_cnt);
 	printf("\n  attached    %s\n", when);
 	printf("  rules       priority %u-%u, mark mask 0x%x\n", s->priority,
-	       s->priority + 2, s->mark_mask);
+	       s->priority + 3, s->mark_mask);
 	if (s->masquerade)
 		printf("  masquerade  nftables table inet %s\n", s->nft_table);
 	else

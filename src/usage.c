@@ -74,7 +74,7 @@ const char attach_usage[] =
 "                        base + i * the lowest bit of the mask\n"
 "      --mark-mask N     fwmark bits mlb-bpf owns (default 0xff)\n"
 "      --table-base N    first uplink's routing table (default 7100)\n"
-"      --priority N      first of three ip rule priorities (default 7100)\n"
+"      --priority N      first of four ip rule priorities (default 7100)\n"
 "      --masquerade      also add an nftables masquerade rule per uplink\n"
 "                        (brings conntrack in; off by default)\n"
 "      --no-masquerade   no masquerade (the default)\n"

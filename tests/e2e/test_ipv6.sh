@@ -83,8 +83,10 @@ check_eq "ip -6 rule: main without its default, from and fwmark rules" \
 7100:	from all lookup main suppress_prefixlength 0 proto 77
 7101:	from $UP0_ADDR6 lookup 7100 proto 77
 7101:	from $UP1_ADDR6 lookup 7101 proto 77
-7102:	from all fwmark 0x10/0xff lookup 7100 proto 77
-7102:	from all fwmark 0x11/0xff lookup 7101 proto 77
+7102:	from $UP0_ADDR6 unreachable proto 77
+7102:	from $UP1_ADDR6 unreachable proto 77
+7103:	from all fwmark 0x10/0xff lookup 7100 proto 77
+7103:	from all fwmark 0x11/0xff lookup 7101 proto 77
 32766:	from all lookup main" "$(ip -n "$CLI" -6 rule show)"
 check_eq "table 7100 has up0's IPv6 prefix and default" \
 "2001:db8:0:1::/64 dev up0 proto 77 src $UP0_ADDR6 metric 1024 pref medium
@@ -152,7 +154,7 @@ check_eq "IPv6 unreachable default in the last-resort table" \
 	"unreachable default dev lo proto 77 metric 1024 pref medium" \
 	"$(ip -n "$CLI" -6 route show table 7102)"
 check "IPv6 rule for the last-resort mark" sh -c \
-	"ip -n '$CLI' -6 rule show | grep -qx '7102:	from all fwmark 0x12/0xff lookup 7102 proto 77'"
+	"ip -n '$CLI' -6 rule show | grep -qx '7103:	from all fwmark 0x12/0xff lookup 7102 proto 77'"
 check_eq "IPv6 TCP 3:1" "30 10" "$(connections "$SERVER6")"
 check_eq "without masquerade the server still sees each uplink's own IPv6 address" \
 	"$UP0_ADDR6 30, $UP1_ADDR6 10" "$(seen 40)"

@@ -25,8 +25,10 @@ check_eq "ip rules are the documented ones" \
 7100:	from all lookup main suppress_prefixlength 0 proto 77
 7101:	from 192.0.2.2 lookup 7100 proto 77
 7101:	from 198.51.100.2 lookup 7101 proto 77
-7102:	from all fwmark 0x10/0xff lookup 7100 proto 77
-7102:	from all fwmark 0x11/0xff lookup 7101 proto 77
+7102:	from 192.0.2.2 unreachable proto 77
+7102:	from 198.51.100.2 unreachable proto 77
+7103:	from all fwmark 0x10/0xff lookup 7100 proto 77
+7103:	from all fwmark 0x11/0xff lookup 7101 proto 77
 32766:	from all lookup main
 32767:	from all lookup default" "$(cat "$WORK/rules")"
 check_eq "table 7100 routes via up0" \

@@ -491,7 +491,7 @@ static const struct refusal number_errors[] = {
 	  "t.conf:4: tables 4294967294..4294967295 go past the largest table "
 	  "id; choose another table-base" },
 	{ "[global]\npriority = 32764\n[uplink eth0]\n", "t.conf:2: priority "
-	  "32764 leaves no room for 3 rules before main (32766)" },
+	  "32764 leaves no room for 4 rules before main (32766)" },
 	{ "[uplink eth0]\n[global]\npriority = 0\n", "t.conf:3: priority 0 "
 	  "is the local table's; choose 1 or more" },
 	{ NULL, NULL },
