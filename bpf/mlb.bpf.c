@@ -381,20 +381,22 @@ struct container_packet {
 	__u8 tcp_flags;
 };
 
-/* The transport header's first 14 bytes (ports and TCP's flags) at l4. */
+/* The ports at l4, and TCP's flags. */
 static __always_inline int parse_ports(void *l4, void *end, __u32 proto,
 				       struct container_packet *p)
 {
 	__u8 *h = l4;
 
-	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+	if (proto == IPPROTO_TCP) {
+		if ((void *)(h + 14) > end)
+			return -1;
+		p->tcp_flags = h[13];
+	} else if (proto != IPPROTO_UDP || (void *)(h + 8) > end) {
 		return -1;
-	if ((void *)(h + 14) > end)
-		return -1;
+	}
 	p->key.proto = proto;
 	p->key.sport = *(__u16 *)h;
 	p->key.dport = *(__u16 *)(h + 2);
-	p->tcp_flags = proto == IPPROTO_TCP ? h[13] : 0;
 	return 0;
 }
 

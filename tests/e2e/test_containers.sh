@@ -1,0 +1,162 @@
+#!/bin/bash
+# test_containers.sh - containers on the balanced host get their uplink as
+# its own processes do.
+#
+# The bed's client namespace is the host, with three uplinks and gateways
+# that drop other sources (rp_filter=1, nft for IPv6).  On it: a
+# Docker-like bridge docker0 (172.17.0.0/16, fd00:17::/64) with
+# containers c1 and c2 behind veths, a veth-per-pod container (10.88.0.2,
+# a host route to its /32, as Kubernetes' ptp plugin makes), and the
+# masquerade Docker and Kubernetes add in the host's nftables.  Each
+# container's processes run in a cgroup of its own: c1 and the pod under
+# a 1:1:1 policy, c2 under a policy with up1 only (sharing the first's
+# routing), c3 under no policy.  Counted at the gateways: the splits of
+# TCP (IPv4, IPv6) and connected UDP, connections complete on every
+# uplink and nothing with a wrong source; a container started after
+# attach is balanced by watch; failover; status; the same splits with
+# clsact filters (kernels before 6.6); a SIGKILL in attach's tc step; and
+# detach leaving no filter, qdisc, tcx program or pin on any veth.
+. "$(dirname "$0")/../lib/e2e.sh"
+cleanup() {
+	if [ -n "${WATCH:-}" ]; then kill "$WATCH" 2>/dev/null; wait "$WATCH" 2>/dev/null; fi
+	for s in ${SRV:-}; do bed_server_stop "$s"; done
+	for c in ${CONTAINERS:-}; do
+		ip netns pids "$BED_ID-$c" 2>/dev/null | xargs -r kill -9 || true
+		ip netns del "$BED_ID-$c" 2>/dev/null || true
+	done
+	bed_destroy
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+N=60			# connections per check: 20 per uplink at 1:1:1
+
+bed_create 3
+bed_strict_gateways 3
+in_inet nft -f - <<NFT
+table inet mlbcont {
+	counter syn_gw0 {}
+	counter syn_gw1 {}
+	counter syn_gw2 {}
+	counter udp_gw0 {}
+	counter udp_gw1 {}
+	counter udp_gw2 {}
+	chain in {
+		type filter hook input priority filter; policy accept;
+		iifname "gw0" tcp flags & (syn | ack) == syn counter name syn_gw0
+		iifname "gw1" tcp flags & (syn | ack) == syn counter name syn_gw1
+		iifname "gw2" tcp flags & (syn | ack) == syn counter name syn_gw2
+		iifname "gw0" udp dport 5001 counter name udp_gw0
+		iifname "gw1" udp dport 5001 counter name udp_gw1
+		iifname "gw2" udp dport 5001 counter name udp_gw2
+	}
+}
+NFT
+count() {
+	in_inet nft -j list counter inet mlbcont "$1" |
+		jq '.nftables[] | select(.counter) | .counter.packets'
+}
+SRV="$(bed_server_start "$WORK/srv") $(bed_server_start "$WORK/srv6" "" 5000 "$SERVER6")"
+SRV="$SRV $(bed_server_start "$WORK/udp" --udp 5001)"
+
+# The host: forwarding, the bridge, the pod's veth, the masquerade.
+in_cli sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ip -n "$CLI" link add docker0 type bridge
+ip -n "$CLI" addr add 172.17.0.1/16 dev docker0
+ip -n "$CLI" addr add fd00:17::1/64 dev docker0 nodad
+ip -n "$CLI" link set docker0 up
+in_cli nft -f - <<NFT
+table inet mlbdocker {
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		ip saddr 172.17.0.0/16 oifname != "docker0" masquerade
+		ip6 saddr fd00:17::/64 oifname != "docker0" masquerade
+		ip saddr 10.88.0.0/16 ip daddr != 10.88.0.0/16 masquerade
+	}
+}
+NFT
+
+# container NAME N: a namespace behind veth-NAME on docker0, with
+# 172.17.0.N and fd00:17::N.
+CONTAINERS=
+container() {
+	local ns=$BED_ID-$1
+	ip netns add "$ns"
+	CONTAINERS="$CONTAINERS $1"
+	ip -n "$ns" link set lo up
+	ip link add "veth-$1" netns "$CLI" type veth peer name eth0 netns "$ns"
+	ip -n "$CLI" link set "veth-$1" master docker0 up
+	ip -n "$ns" addr add "172.17.0.$2/16" dev eth0
+	ip -n "$ns" addr add "fd00:17::$2/64" dev eth0 nodad
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add default via 172.17.0.1
+	ip -n "$ns" -6 route add default via fd00:17::1
+}
+# pod NAME: a namespace behind its own veth (vpod), 10.88.0.2/32.
+pod() {
+	local ns=$BED_ID-$1
+	ip netns add "$ns"
+	CONTAINERS="$CONTAINERS $1"
+	ip -n "$ns" link set lo up
+	ip link add vpod netns "$CLI" type veth peer name eth0 netns "$ns"
+	ip -n "$CLI" addr add 10.88.0.1/32 dev vpod
+	ip -n "$CLI" link set vpod up
+	ip -n "$CLI" route add 10.88.0.2/32 dev vpod
+	ip -n "$ns" addr add 10.88.0.2/32 dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add 10.88.0.1/32 dev eth0
+	ip -n "$ns" route add default via 10.88.0.1 dev eth0
+}
+# run CONTAINER CGROUP CMD...: CMD in the container's namespace, as a
+# process of CGROUP.
+run() {
+	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$2" \
+		nsenter --net="/run/netns/$BED_ID-$1" "${@:3}"
+}
+# split KIND CONTAINER CGROUP [CLIENT OPTIONS]: N connections (KIND tcp)
+# or UDP exchanges (udp) to the server; prints "GW0 GW1 GW2 failures F".
+split() {
+	local kind=$1 c=$2 cg=$3 to=$SERVER:5000 counter=syn extra=
+	shift 3
+	case $kind in
+	udp) to=$SERVER:5001 counter=udp extra=--udp ;;
+	tcp6) to=[$SERVER6]:5000 ;;
+	esac
+	in_inet nft reset counters table inet mlbcont > /dev/null
+	run "$c" "$cg" "$CRR" client --connect "$to" --count "$N" $extra \
+		"$@" > "$WORK/out" 2>&1
+	echo "$(count ${counter}_gw0) $(count ${counter}_gw1)" \
+	     "$(count ${counter}_gw2) failures" \
+	     "$(awk '$1 == "failures" { print $2 }' "$WORK/out")"
+}
+BAL=$CG/bal		# 1:1:1
+PIN=$CG/pin		# up1 only
+OUT=$CG/out		# no policy
+mkdir "$BAL" "$PIN" "$OUT" "$BAL/c1" "$BAL/pod" "$BAL/late" "$PIN/c2" "$OUT/c3"
+container c1 2
+container c2 3
+container c3 4
+pod pod
+
+bed_snapshot > "$WORK/before"
+ip -n "$CLI" -d link show > "$WORK/links-before"
+
+A=("$MLB" attach --netns "$CLI")
+check "attach a 1:1:1 policy" "${A[@]}" --cgroup "$BAL" \
+	--uplink up0 --uplink up1 --uplink up2
+check "attach a policy with up1 only" "${A[@]}" --cgroup "$PIN" --uplink up1
+bed_spoofed_reset
+check_eq "c1 (bridge, 1:1:1): TCP split at the gateways" \
+	"20 20 20 failures 0" "$(split tcp c1 "$BAL/c1")"
+check_eq "c2 (bridge, up1 only): TCP split" \
+	"0 60 0 failures 0" "$(split tcp c2 "$PIN/c2")"
+check_eq "the pod (its own veth, 1:1:1): TCP split" \
+	"20 20 20 failures 0" "$(split tcp pod "$BAL/pod")"
+check_eq "c1: connected UDP split" \
+	"20 20 20 failures 0" "$(split udp c1 "$BAL/c1")"
+# up2 has no IPv6: its share follows main (up0), as a host socket's does
+check_eq "c1: IPv6 TCP split (up2 carries no IPv6)" \
+	"40 20 0 failures 0" "$(split tcp6 c1 "$BAL/c1")"
+check_eq "c3 (in no attached cgroup) is left alone: all by main" \
+	"60 0 0 failures 0" "$(split tcp c3 "$OUT/c3")"
+if [ -n "${DEBUG_CMD:-}" ]; then eval "$DEBUG_CMD"; fi
