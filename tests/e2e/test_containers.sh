@@ -257,6 +257,30 @@ check_same "detach restored everything (rules, routes, nftables, pins)" \
 	"$WORK/before" "$WORK/after"
 check_eq "c1 after detach: all by main" "60 0 0 failures 0" "$(split tcp c1 "$BAL/c1")"
 
+# SIGKILL in attach: in the middle of the tc step (two veths have their
+# link) and right after it (before the journal is closed); detach then
+# removes everything.  strace kills at the n-th call of one syscall, the
+# points found in a clean run's sequence (as test_crash.sh does).
+SET=bpf,sendmsg,sendto,mkdir,rename,unlink,rmdir,flock
+ATTACH=("${A[@]}" --cgroup "$BAL" --uplink up0 --uplink up1 --uplink up2)
+strace -qq -o "$WORK/attach.trace" -e trace="$SET" "${ATTACH[@]}"
+"$MLB" detach --cgroup "$BAL"
+PINS=$(grep -n 'BPF_OBJ_PIN.*/tcx-' "$WORK/attach.trace" | cut -d: -f1)
+for line in $(($(sed -n 2p <<< "$PINS") + 1)) $(($(tail -1 <<< "$PINS") + 1)); do
+	name=$(sed -n "${line}p" "$WORK/attach.trace" | cut -d'(' -f1)
+	n=$(head -n "$line" "$WORK/attach.trace" | grep -c "^$name(")
+	(strace -qq -o /dev/null -e trace="$SET" \
+		-e inject="$name:signal=KILL:when=$n" "${ATTACH[@]}") 2> /dev/null
+	PROGS=$(bpftool prog show pinned "/sys/fs/bpf/mlb/$(stat -c %i "$BAL")/prog_tc_container" -j | jq .id)
+	check "killed at $name #$n: tcx links were left on veths" \
+		test "$(tcx_links)" -ge 2
+	check "killed at $name #$n: detach succeeds" "$MLB" detach --cgroup "$BAL"
+	check_eq "killed at $name #$n: no tcx link left" 0 "$(tcx_links)"
+	bed_snapshot > "$WORK/after"
+	check_same "killed at $name #$n: detach restored everything" \
+		"$WORK/before" "$WORK/after"
+done
+
 # The same with clsact filters, as on kernels before 6.6
 export MLB_TC_MODE=clsact
 check "clsact: attach the 1:1:1 policy" "${A[@]}" --cgroup "$BAL" \
@@ -277,3 +301,4 @@ check "clsact: detach both" sh -c "'$MLB' detach --cgroup '$PIN' && '$MLB' detac
 check_eq "clsact: no filter or clsact qdisc left" "" "$(ours_on_veths)"
 bed_snapshot > "$WORK/after"
 check_same "clsact: detach restored everything" "$WORK/before" "$WORK/after"
+check "the host's own namespace is untouched (no rule, route or nft table of mlb-bpf's added)" bed_host_untouched
