@@ -123,8 +123,9 @@ split() {
 	tcp6) to=[$SERVER6]:5000 ;;
 	esac
 	in_inet nft reset counters table inet mlbcont > /dev/null
-	run "$c" "$cg" "$CRR" client --connect "$to" --count "$N" $extra \
+	run "$c" "$cg" "$CRR" client --connect "$to" --count "$N" --timeout 5 $extra \
 		"$@" > "$WORK/out" 2>&1
+	grep -q "^failures 0$" "$WORK/out" || sed 's/^/#   crr: /' "$WORK/out" >&2
 	echo "$(count ${counter}_gw0) $(count ${counter}_gw1)" \
 	     "$(count ${counter}_gw2) failures" \
 	     "$(awk '$1 == "failures" { print $2 }' "$WORK/out")"
@@ -257,23 +258,25 @@ check_same "detach restored everything (rules, routes, nftables, pins)" \
 	"$WORK/before" "$WORK/after"
 check_eq "c1 after detach: all by main" "60 0 0 failures 0" "$(split tcp c1 "$BAL/c1")"
 
-# SIGKILL in attach: in the middle of the tc step (two veths have their
-# link) and right after it (before the journal is closed); detach then
-# removes everything.  strace kills at the n-th call of one syscall, the
-# points found in a clean run's sequence (as test_crash.sh does).
+# SIGKILL in attach right after the tc step (every veth has its link, the
+# journal is not closed yet); detach then removes everything.  strace
+# kills at the n-th call of one syscall, the point found in a clean
+# run's sequence (as test_crash.sh does): the call after the last tcx
+# pin.  (A point inside the tc step is not stable: how many bpf calls come
+# before it depends on the other attachments on the machine.)
 SET=bpf,sendmsg,sendto,mkdir,rename,unlink,rmdir,flock
 ATTACH=("${A[@]}" --cgroup "$BAL" --uplink up0 --uplink up1 --uplink up2)
 strace -qq -o "$WORK/attach.trace" -e trace="$SET" "${ATTACH[@]}"
 "$MLB" detach --cgroup "$BAL"
 PINS=$(grep -n 'BPF_OBJ_PIN.*/tcx-' "$WORK/attach.trace" | cut -d: -f1)
-for line in $(($(sed -n 2p <<< "$PINS") + 1)) $(($(tail -1 <<< "$PINS") + 1)); do
+for line in $(($(tail -1 <<< "$PINS") + 1)); do
 	name=$(sed -n "${line}p" "$WORK/attach.trace" | cut -d'(' -f1)
 	n=$(head -n "$line" "$WORK/attach.trace" | grep -c "^$name(")
 	(strace -qq -o /dev/null -e trace="$SET" \
 		-e inject="$name:signal=KILL:when=$n" "${ATTACH[@]}") 2> /dev/null
 	PROGS=$(bpftool prog show pinned "/sys/fs/bpf/mlb/$(stat -c %i "$BAL")/prog_tc_container" -j | jq .id)
-	check "killed at $name #$n: tcx links were left on veths" \
-		test "$(tcx_links)" -ge 2
+	check_eq "killed at $name #$n: the veths' tcx links were left" 4 \
+		"$(tcx_links)"
 	check "killed at $name #$n: detach succeeds" "$MLB" detach --cgroup "$BAL"
 	check_eq "killed at $name #$n: no tcx link left" 0 "$(tcx_links)"
 	bed_snapshot > "$WORK/after"
