@@ -3,6 +3,7 @@
  * containers_veth.c).
  */
 #include <errno.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,16 @@ static int attach_one(const struct mlb_state *state,
 				strerror(errno));
 	if (tc_attach(state->tc_mode, m->prog, dir, state->cgroup_id,
 		      (int)c->ifindex, err)) {
+		char name[IF_NAMESIZE];
+		struct mlb_err ignored;
+
 		container_maps_forget(m, c->ifindex);
+		/* its container stopped meanwhile: nothing to balance */
+		if (!if_indextoname(c->ifindex, name)) {
+			tc_detach(state->tc_mode, dir, state->cgroup_id,
+				  (int)c->ifindex, &ignored);
+			return 0;
+		}
 		return mlb_fail_prefix(err, "veth %s", c->v.ifname);
 	}
 	return 0;
