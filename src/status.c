@@ -572,6 +572,12 @@ static int verdict(struct mlb_err *err)
 	return STATUS_INCONSISTENT;
 }
 
+static void free_views(struct view *views, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		free(views[i].veths);
+}
+
 int status_show(const char *cgroup, bool json, struct mlb_err *err)
 {
 	static struct view views[MAX_ATTACHMENTS];
@@ -596,8 +602,10 @@ int status_show(const char *cgroup, bool json, struct mlb_err *err)
 	}
 	/* Read everything first so a failure prints nothing half-done. */
 	for (unsigned i = 0; i < n; i++) {
-		if (read_view(ids[i], &views[i], err))
+		if (read_view(ids[i], &views[i], err)) {
+			free_views(views, i);
 			return -1;
+		}
 		view_problems(&views[i]);
 	}
 
@@ -611,17 +619,17 @@ int status_show(const char *cgroup, bool json, struct mlb_err *err)
 		json_array_end(&j);
 		print_problems_json(&j);
 		json_object_end(&j);
-	} else {
-		if (n == 0)
-			printf("nothing attached\n");
-		for (unsigned i = 0; i < n; i++) {
-			if (i)
-				printf("\n");
-			print_text(&views[i]);
-		}
-		print_problems_text();
+		free_views(views, n);
+		return verdict(err);
 	}
-	for (unsigned i = 0; i < n; i++)
-		free(views[i].veths);
+	if (n == 0)
+		printf("nothing attached\n");
+	for (unsigned i = 0; i < n; i++) {
+		if (i)
+			printf("\n");
+		print_text(&views[i]);
+	}
+	print_problems_text();
+	free_views(views, n);
 	return verdict(err);
 }
