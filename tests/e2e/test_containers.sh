@@ -309,4 +309,13 @@ check "clsact: detach both" sh -c "'$MLB' detach --cgroup '$PIN' && '$MLB' detac
 check_eq "clsact: no filter or clsact qdisc left" "" "$(ours_on_veths)"
 bed_snapshot > "$WORK/after"
 check_same "clsact: detach restored everything" "$WORK/before" "$WORK/after"
+# pin and bypass change the socket's mark at connect(): the container's
+# flows follow them
+check "attach 1:1:1 with the server pinned to up2 and its IPv6 bypassed" \
+	"${A[@]}" --cgroup "$BAL" --uplink up0 --uplink up1 --uplink up2 \
+	--pin "$SERVER/32:up2" --bypass "$SERVER6/128"
+check_eq "c1: pinned to up2" "0 0 60 failures 0" "$(split tcp c1 "$BAL/c1")"
+check_eq "c1: IPv6 bypassed (main)" "60 0 0 failures 0" "$(split tcp6 c1 "$BAL/c1")"
+check "detach it" "$MLB" detach --cgroup "$BAL"
+check_eq "no filter or clsact qdisc left" "" "$(ours_on_veths)"
 check "the host's own namespace is untouched (no rule, route or nft table of mlb-bpf's added)" bed_host_untouched
