@@ -195,12 +195,16 @@ check "status: a line per veth" grep -q \
 # watch: a container started after attach is balanced within a moment
 "$MLB" watch --cgroup "$CG" 2> "$WORK/watch.log" &
 WATCH=$!
-container c4 5
 has_veth() {
 	"$MLB" status --cgroup "$BAL" --json |
 		jq -e ".attachments[0].containers[] | select(.veth == \"$1\")" > /dev/null
 }
-for _ in $(seq 100); do has_veth veth-c4 && break; sleep 0.1; done
+# give watch time to adopt both attachments (its first look refreshes)
+for _ in $(seq 100); do grep -q "watching cgroup $PIN" "$WORK/watch.log" && break; sleep 0.1; done
+T0=$(date +%s%N)
+container c4 5
+for _ in $(seq 100); do has_veth veth-c4 && break; sleep 0.05; done
+echo "# the new veth had the program $((($(date +%s%N) - T0) / 1000000)) ms after the container was made (polled)"
 check "watch put the program on a new container's veth" has_veth veth-c4
 check_eq "c4, started after attach: TCP split" \
 	"20 20 20 failures 0" "$(split tcp c4 "$BAL/late")"
