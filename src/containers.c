@@ -58,6 +58,7 @@ int containers_attach(const struct mlb_state *state, struct mlb_err *err)
 	struct container_maps m;
 	char dir[128];
 	unsigned n, done;
+	bool failed = false;
 
 	if (container_maps_open(state->cgroup_id, &m, err))
 		return -1;
@@ -66,15 +67,14 @@ int containers_attach(const struct mlb_state *state, struct mlb_err *err)
 		return -1;
 	}
 	loader_pin_dir(state->cgroup_id, dir, sizeof(dir));
-	for (done = 0; done < n; done++)
-		if (attach_one(state, &m, dir, &veths[done], err))
-			break;
-	if (done < n)		/* all or nothing */
-		while (done--)
-			detach_one(state, &m, dir, veths[done].ifindex);
+	for (done = 0; done < n && !failed; done++)
+		failed = attach_one(state, &m, dir, &veths[done], err) != 0;
+	if (failed)		/* all or nothing */
+		for (unsigned i = 0; i + 1 < done; i++)
+			detach_one(state, &m, dir, veths[i].ifindex);
 	free(veths);
 	container_maps_close(&m);
-	return done < n ? -1 : 0;
+	return failed ? -1 : 0;
 }
 
 static const struct container_veth *find(const struct container_veth *veths,
