@@ -90,4 +90,38 @@ struct mlb_sk_choice {
 	__u32 mark;
 };
 
+/* Containers (mlb_tc_container, on the host end of each container's veth).
+ * Map "veths": which veths the program serves, keyed by ifindex; the peer's
+ * namespace id as the host's namespace sees it (IFLA_LINK_NETNSID), for
+ * the socket lookup, and the name, for status. */
+#define MLB_MAX_VETHS 1024
+
+struct mlb_veth {
+	__s32 netnsid;
+	__u32 pad;
+	char ifname[16];		/* IF_NAMESIZE */
+};
+
+/* Map "flows" (LRU hash): the mark each flow a container started got,
+ * from its first packet's socket, kept after the socket is gone so that a
+ * flow's last packets (the ACK from TIME_WAIT, a RST) leave by the same
+ * uplink.  0: the flow is not ours (an answer of a server in the
+ * container, or a socket without our mark). */
+#define MLB_MAX_FLOWS 65536
+
+struct mlb_flow_key {
+	struct mlb_addr src;		/* as the packet has them */
+	struct mlb_addr dst;
+	__u16 sport;			/* network byte order */
+	__u16 dport;
+	__u32 proto;			/* IPPROTO_TCP, IPPROTO_UDP */
+};
+
+/* Map "veth_counts" (per-CPU hash): connections a container started per
+ * uplink per veth (a TCP SYN, a connected UDP socket's first datagram). */
+struct mlb_veth_count_key {
+	__u32 ifindex;
+	__u32 uplink;
+};
+
 #endif

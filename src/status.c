@@ -5,18 +5,21 @@
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "attachment.h"
 #include "audit.h"
+#include "containers.h"
 #include "journal.h"
 #include "json.h"
 #include "loader.h"
 #include "lock.h"
 #include "repair.h"
 #include "status.h"
+#include "tc.h"
 
 #define MAX_ATTACHMENTS 256
 #define MAX_PROBLEMS 64
@@ -34,6 +37,9 @@ struct view {
 	bool checked;
 	struct route_check check;
 	char check_error[sizeof(((struct mlb_err *)0)->msg)];
+	/* Container veths with the program (none if unreadable). */
+	struct container_view *veths;
+	unsigned nveths;
 };
 
 /* Something status found inconsistent, and what repairs it. */
@@ -102,6 +108,8 @@ static int read_view(uint64_t id, struct view *v, struct mlb_err *err)
 	if (ret)
 		return -1;
 	v->link = audit_record_link(id);
+	if (containers_read(id, &v->veths, &v->nveths, err))
+		v->nveths = 0;	/* an attachment's other parts still show */
 	for (unsigned i = 0; i < v->state.nuplinks; i++)
 		v->total += v->counts[i];
 	v->cgroup_exists = access(v->state.cgroup_path, F_OK) == 0;
@@ -209,6 +217,29 @@ static const char *dest_prefix(const struct mlb_state_dest *r, char *buf,
 	return buf;
 }
 
+/* The tc mode and one line per container veth: its peer's namespace id
+ * and the connections its container started per uplink. */
+static void print_containers(const struct view *v)
+{
+	const struct mlb_state *s = &v->state;
+
+	printf("  tc          %s, %u container veth%s\n",
+	       tc_mode_name(s->tc_mode), v->nveths, v->nveths == 1 ? "" : "s");
+	for (unsigned c = 0; c < v->nveths; c++) {
+		const struct container_view *cv = &v->veths[c];
+
+		printf("  container   %s (peer netns id %d):", cv->ifname,
+		       cv->netnsid);
+		for (unsigned i = 0; i < s->nuplinks; i++)
+			printf("%s %s %" PRIu64, i ? "," : "",
+			       s->uplinks[i].ifname, cv->counts[i]);
+		if (cv->counts[s->nuplinks])
+			printf(", last resort %" PRIu64,
+			       cv->counts[s->nuplinks]);
+		printf("\n");
+	}
+}
+
 static void print_text(const struct view *v)
 {
 	const struct mlb_state *s = &v->state;
@@ -312,6 +343,7 @@ static void print_text(const struct view *v)
 		       h->reason[0] ? h->reason : "-", probe);
 	}
 	print_routing(v);
+	print_containers(v);
 }
 
 static void print_json(struct json *j, const struct view *v)
@@ -369,6 +401,24 @@ static void print_json(struct json *j, const struct view *v)
 			       "pin" : "bypass");
 		if (r->action == MLB_DEST_PIN && r->uplink < s->nuplinks)
 			json_kv_string(j, "uplink", s->uplinks[r->uplink].ifname);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_kv_string(j, "tc_mode", tc_mode_name(s->tc_mode));
+	json_key(j, "containers");
+	json_array_begin(j);
+	for (unsigned c = 0; c < v->nveths; c++) {
+		const struct container_view *cv = &v->veths[c];
+
+		json_object_begin(j);
+		json_kv_string(j, "veth", cv->ifname);
+		json_kv_uint(j, "ifindex", cv->ifindex);
+		json_kv_uint(j, "peer_netnsid", (uint32_t)cv->netnsid);
+		json_key(j, "connections");
+		json_object_begin(j);
+		for (unsigned i = 0; i < s->nuplinks; i++)
+			json_kv_uint(j, s->uplinks[i].ifname, cv->counts[i]);
+		json_object_end(j);
 		json_object_end(j);
 	}
 	json_array_end(j);
@@ -522,6 +572,12 @@ static int verdict(struct mlb_err *err)
 	return STATUS_INCONSISTENT;
 }
 
+static void free_views(struct view *views, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		free(views[i].veths);
+}
+
 int status_show(const char *cgroup, bool json, struct mlb_err *err)
 {
 	static struct view views[MAX_ATTACHMENTS];
@@ -546,8 +602,10 @@ int status_show(const char *cgroup, bool json, struct mlb_err *err)
 	}
 	/* Read everything first so a failure prints nothing half-done. */
 	for (unsigned i = 0; i < n; i++) {
-		if (read_view(ids[i], &views[i], err))
+		if (read_view(ids[i], &views[i], err)) {
+			free_views(views, i);
 			return -1;
+		}
 		view_problems(&views[i]);
 	}
 
@@ -561,6 +619,7 @@ int status_show(const char *cgroup, bool json, struct mlb_err *err)
 		json_array_end(&j);
 		print_problems_json(&j);
 		json_object_end(&j);
+		free_views(views, n);
 		return verdict(err);
 	}
 	if (n == 0)
@@ -571,5 +630,6 @@ int status_show(const char *cgroup, bool json, struct mlb_err *err)
 		print_text(&views[i]);
 	}
 	print_problems_text();
+	free_views(views, n);
 	return verdict(err);
 }

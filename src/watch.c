@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "apply.h"
+#include "forward.h"
 #include "journal.h"
 #include "loader.h"
 #include "metrics_http.h"
@@ -279,6 +280,36 @@ static int reload(const char *path, struct mlb_err *err)
 
 /* ---- the loop ---------------------------------------------------------- */
 
+/* In the attachment's namespace, after an event: containers started
+ * since get the tc program, those gone lose what was kept of them, and a
+ * --lan interface made again gets its program back. */
+static void refresh_forward(struct attachment_watch *a)
+{
+	struct mlb_err err;
+
+	if (journal_lock(&err)) {
+		watch_log_line("%s", err.msg);
+		return;
+	}
+	/* detached or replaced meanwhile: not ours to touch */
+	if (!loader_is_attached(a->id) ||
+	    watch_current_link_id(a->id) != a->link_id) {
+		mlb_unlock();
+		return;
+	}
+	if (forward_refresh(&a->state, &err)) {
+		if (strncmp(err.msg, a->forward_logged,
+			    sizeof(a->forward_logged) - 1))
+			watch_log_line("cgroup %s: %s", a->state.cgroup_path,
+				       err.msg);
+		memcpy(a->forward_logged, err.msg,
+		       sizeof(a->forward_logged) - 1);
+	} else {
+		a->forward_logged[0] = 0;
+	}
+	mlb_unlock();
+}
+
 /* Link checks, routing repairs and new probe rounds for one attachment,
  * in its namespace: on every event and before every probe round. */
 static void tend(struct attachment_watch *a, uint64_t now)
@@ -297,6 +328,8 @@ static void tend(struct attachment_watch *a, uint64_t now)
 	}
 	changed |= watch_check_links(a, &next);
 	watch_repair_routing(a, &next);
+	if (a->check_links)
+		refresh_forward(a);
 	a->check_links = false;
 	for (unsigned i = 0; i < a->state.nuplinks; i++)
 		if (a->up[i].in_flight == 0 && now >= a->up[i].next_probe_us &&

@@ -43,6 +43,7 @@ struct attachment_watch {
 	bool check_links;		/* an event arrived, or first look */
 	bool reachable;			/* its namespace could be entered */
 	bool weights_pending;		/* a slot table flip still to make */
+	char forward_logged[192];	/* the last tc refresh failure logged */
 	struct uplink_watch up[MLB_MAX_UPLINKS];
 };
 /* The attachments watched (slots with used set) and the settings for
