@@ -12,7 +12,8 @@
 #
 # The LAN's addresses are private, so every method masquerades on the
 # router (conntrack is on for all of them).  Methods, set up from scratch
-# in the router namespace and run interleaved round after round:
+# in the router namespace and run interleaved round after round, the
+# order reversed every other round:
 #   none      forwarding by the main table (default via r1), one
 #             masquerade rule
 #   nftables  the usual recipe for forwarded traffic: in prerouting, a
@@ -46,7 +47,7 @@ while [ $# -gt 0 ]; do
 	--duration) DURATION=$2; shift 2 ;;
 	--threads) THREADS=$2; shift 2 ;;
 	--quick) ROUNDS=3; DURATION=1; shift ;;
-	-h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "forward: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -322,10 +323,10 @@ done
 sysctl -qw kernel.bpf_stats_enabled=1
 
 for ((r = 1; r <= ROUNDS; r++)); do
-	for m in "${METHODS[@]}"; do
+	for m in $(round_order "$r" "${METHODS[@]}"); do
 		printf '\rround %d/%d: %-10s' "$r" "$ROUNDS" "$m"
 		"setup_$m" >/dev/null
-		id= st0=
+		id='' st0=''
 		if [ "$m" = mlb ]; then
 			id=$(lan_prog_id)
 			[ -n "$id" ] && st0=$(prog_stats "$id")

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/lib.sh - measurements shared by bench/run.sh and bench/forward.sh
 # (sourced): CPU time, medians and per-round ratios.
 
@@ -39,4 +40,19 @@ pratio() {
 		awk '$1 > 0 && $2 != "" { printf "%.6f\n", $2 / $1 }' > "$RAW/pratio.$1.$2"
 	median "$RAW/pratio.$1.$2" |
 		awk '{ if ($1 == "nan") print "nan"; else printf "%.2f", $1 }'
+}
+
+# round_order ROUND METHOD...: the methods in the order of that round:
+# as given in odd rounds, reversed in even ones, so that no method always
+# runs first or always right after the same other method (what one
+# leaves behind, a conntrack table to be collected, a cold path, would
+# otherwise always be paid by the same next one).
+round_order() {
+	local r=$1 i
+	shift
+	if ((r % 2)); then
+		printf '%s\n' "$@"
+	else
+		for ((i = $#; i >= 1; i--)); do printf '%s\n' "${!i}"; done
+	fi
 }

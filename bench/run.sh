@@ -5,7 +5,7 @@
 #   bench/run.sh [--rounds N] [--duration S] [--threads T] [--quick]
 #
 # Methods, each set up from scratch in the client namespace and run
-# interleaved round after round (A B C ... A B C ...):
+# interleaved round after round (A B C ... C B A ... A B C ...):
 #   none        one default route, no balancing (the physical limit)
 #   conntrack   none + a masquerade table: what conntrack alone costs
 #   iptables    the seed recipe verbatim (mangle CONNMARK/statistic/MARK,
@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
 	--duration) DURATION=$2; shift 2 ;;
 	--threads) THREADS=$2; shift 2 ;;
 	--quick) ROUNDS=3; DURATION=1; shift ;;
-	-h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -250,7 +250,7 @@ for p in "$SRV_TCP" "$SRV_UDP" "$IPERF"; do echo "$p" > "$SRV_CG/cgroup.procs"; 
 sleep 0.5
 
 for ((r = 1; r <= ROUNDS; r++)); do
-	for m in "${METHODS[@]}"; do
+	for m in $(round_order "$r" "${METHODS[@]}"); do
 		printf '\rround %d/%d: %-12s' "$r" "$ROUNDS" "$m"
 		"setup_$m"
 		measure_crr "$m"
