@@ -3,7 +3,9 @@
 #   make            build build/mlb-bpf (BPF object, skeleton, loader)
 #   make test       install missing dependencies, build, run every test
 #   make demo       two-uplink namespace bed: attach, traffic, status, detach
-#   make bench      compare with no balancing, iptables, nftables and ECMP
+#   make bench      compare with no balancing, iptables, nftables and ECMP,
+#                   for the host's own sockets (run.sh) and for a router's
+#                   forwarded LAN traffic (forward.sh)
 #                   (BENCH_ARGS="--rounds 9 --duration 3" for a longer run)
 #   make scale      a minute at full socket rate from every CPU: counters,
 #                   map memory, sticky map; shared vs per-CPU cursor cost
@@ -135,6 +137,7 @@ clean:
 bench: check-deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/crr
 	$(Q)bench/run.sh $(BENCH_ARGS)
+	$(Q)bench/forward.sh $(BENCH_ARGS)
 
 # The per-CPU cursor comparison build lives in $(BUILD)/percpu, never in
 # the product's binary.

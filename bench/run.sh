@@ -5,19 +5,27 @@
 #   bench/run.sh [--rounds N] [--duration S] [--threads T] [--quick]
 #
 # Methods, each set up from scratch in the client namespace and run
-# interleaved round after round (A B C ... A B C ...):
+# interleaved round after round (A B C ... C B A ... A B C ...):
 #   none        one default route, no balancing (the physical limit)
 #   conntrack   none + a masquerade table: what conntrack alone costs
 #   iptables    the seed recipe verbatim (mangle CONNMARK/statistic/MARK,
 #               nat MASQUERADE, fwmark rules and tables)
 #   nftables    the same recipe in nftables (numgen inc mod 2, ct mark)
 #   ecmp        multipath default route, fib_multipath_hash_policy=1
+#   none-again  "none" once more, later in the round: what an identical
+#               method differs by, the bed's noise, in the same table
 #   mlb         mlb-bpf attach, the default (no NAT, no conntrack)
+#   mlb-one     the same with weights 1000:1: the program and its rules
+#               with all but 0.1% of sockets on up0, so the balancer's own
+#               cost shows apart from the cost of using two paths
 #   mlb-masq    mlb-bpf attach --masquerade
 #
 # Measures per method: TCP connect/request/response rate and CPU time per
-# connection, share of connections per uplink, UDP new-socket exchange
-# rate, iperf3 bulk throughput; then the BPF program's own cost per socket
+# connection (the bed's own: client and server cgroups and ksoftirqd; and
+# the whole machine's busy time beside it), share of connections per
+# uplink, UDP new-socket exchange rate, iperf3 bulk throughput.  Ratios to
+# "none" are per round (each method against the "none" of its own round),
+# median over rounds.  Then the BPF program's own cost per socket
 # for 2..64 uplinks, balance accuracy over 10,000 sockets, and attach /
 # detach time, failover time with `mlb-bpf watch`.  Medians over rounds,
 # ratios to "none".  Results go to
@@ -35,7 +43,7 @@ while [ $# -gt 0 ]; do
 	--duration) DURATION=$2; shift 2 ;;
 	--threads) THREADS=$2; shift 2 ;;
 	--quick) ROUNDS=3; DURATION=1; shift ;;
-	-h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -43,8 +51,9 @@ done
 export MLB=${MLB:-$ROOT/build/mlb-bpf}
 export CRR=${CRR:-$ROOT/build/crr}
 . tests/lib/bed.sh
+. bench/lib.sh
 
-METHODS=(none conntrack iptables nftables ecmp mlb mlb-masq)
+METHODS=(none conntrack iptables nftables ecmp none-again mlb mlb-one mlb-masq)
 OUT=$ROOT/bench/results
 RAW=$(mktemp -d)
 mkdir -p "$OUT"
@@ -55,6 +64,7 @@ cleanup() {
 	if [ -n "${SRV_TCP:-}" ]; then bed_server_stop "$SRV_TCP"; fi
 	if [ -n "${SRV_UDP:-}" ]; then bed_server_stop "$SRV_UDP"; fi
 	bed_destroy
+	if [ -n "${SRV_CG:-}" ]; then rmdir "$SRV_CG" 2>/dev/null || true; fi
 	rm -rf "$RAW"
 }
 trap cleanup EXIT
@@ -80,6 +90,8 @@ recipe_routes_undo() {
 
 setup_none() { :; }
 teardown_none() { :; }
+setup_none-again() { :; }
+teardown_none-again() { :; }
 
 setup_conntrack() {
 	in_cli nft add table ip benchnat
@@ -98,9 +110,13 @@ setup_iptables() {
 	in_cli iptables -t nat -A POSTROUTING -o up0 -j MASQUERADE
 	in_cli iptables -t nat -A POSTROUTING -o up1 -j MASQUERADE
 }
+# iptables-nft keeps the tables and their (now empty) base chains after a
+# flush, still hooked: every later method would run through them.
 teardown_iptables() {
 	in_cli iptables -t mangle -F OUTPUT
 	in_cli iptables -t nat -F POSTROUTING
+	in_cli nft delete table ip mangle 2>/dev/null || true
+	in_cli nft delete table ip nat 2>/dev/null || true
 	recipe_routes_undo
 }
 
@@ -151,6 +167,11 @@ setup_mlb() {
 		--uplink up0 --uplink up1 >> "$RAW/attach_ms"
 }
 teardown_mlb() { timed_ms "$MLB" detach --cgroup "$CG" >> "$RAW/detach_ms"; }
+setup_mlb-one() {
+	"$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0,weight=1000 \
+		--uplink up1,weight=1
+}
+teardown_mlb-one() { "$MLB" detach --cgroup "$CG"; }
 setup_mlb-masq() {
 	"$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1 \
 		--masquerade
@@ -159,26 +180,25 @@ teardown_mlb-masq() { "$MLB" detach --cgroup "$CG"; }
 
 # ---- measurements ---------------------------------------------------
 
-# Busy CPU jiffies (user nice system irq softirq; idle, iowait and steal
-# left out) summed over all CPUs.
-busy_jiffies() {
-	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
-}
-
 # record METHOD METRIC VALUE: one sample of one round.
 record() { echo "$3" >> "$RAW/$1.$2"; }
 
 measure_crr() {
-	local m=$1 b0 b1 n
+	local m=$1 b0 b1 c0 c1 n
 	bed_counters_reset
 	b0=$(busy_jiffies)
+	c0=$(cgroups_cpu_us "$CG" "$SRV_CG")
 	in_cgroup "$CRR" client --connect "$SERVER:5000" --duration "$DURATION" \
 		--threads "$THREADS" --rst > "$RAW/out" || true
+	c1=$(cgroups_cpu_us "$CG" "$SRV_CG")
 	b1=$(busy_jiffies)
 	n=$(awk '$1 == "transactions" { print $2 }' "$RAW/out")
 	record "$m" crr_rate "$(awk '$1 == "rate" { print $2 }' "$RAW/out")"
-	# microseconds of busy CPU per connection (client and server)
-	record "$m" cpu_us "$(awk -v b="$((b1 - b0))" -v n="$n" \
+	# microseconds of CPU per connection (client and server): the bed's
+	# own, and the whole machine's busy time
+	record "$m" cpu_us "$(awk -v c="$((c1 - c0))" -v n="$n" \
+		'BEGIN { printf "%.2f", c / n }')"
+	record "$m" cpu_machine_us "$(awk -v b="$((b1 - b0))" -v n="$n" \
 		-v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", b * 1e6 / hz / n }')"
 	local s0 s1
 	s0=$(bed_counter gw0_syn)
@@ -202,12 +222,6 @@ measure_bulk() {
 		"$RAW/iperf.json" 2>/dev/null || echo 0)"
 }
 
-median() {
-	sort -g "$1" | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "nan"; exit }
-		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 # ---- the bed --------------------------------------------------------
 
 echo "bench: $ROUNDS rounds x ${DURATION}s, $THREADS client threads, methods: ${METHODS[*]}"
@@ -224,14 +238,19 @@ in_cli sysctl -qw net.netfilter.nf_conntrack_udp_timeout=1 \
 	net.netfilter.nf_conntrack_tcp_timeout_close=1 \
 	net.netfilter.nf_conntrack_tcp_timeout_time_wait=1 2>/dev/null || true
 bed_counters_start
+# The servers get a cgroup of their own (beside $CG, whose programs must
+# not mark them), so that their CPU time can be read.
+SRV_CG=$BED_CGROOT/$BED_ID-srv
+mkdir "$SRV_CG"
 SRV_TCP=$(bed_server_start "$RAW/srv_tcp" "--threads $THREADS")
 SRV_UDP=$(bed_server_start "$RAW/srv_udp" "--udp --threads 2" 5001)
 nsenter --net="/run/netns/$INET" iperf3 -s -B "$SERVER" -p 5201 >/dev/null 2>&1 &
 IPERF=$!
+for p in "$SRV_TCP" "$SRV_UDP" "$IPERF"; do echo "$p" > "$SRV_CG/cgroup.procs"; done
 sleep 0.5
 
 for ((r = 1; r <= ROUNDS; r++)); do
-	for m in "${METHODS[@]}"; do
+	for m in $(round_order "$r" "${METHODS[@]}"); do
 		printf '\rround %d/%d: %-12s' "$r" "$ROUNDS" "$m"
 		"setup_$m"
 		measure_crr "$m"
@@ -384,17 +403,10 @@ echo
 
 # ---- report ---------------------------------------------------------
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
-
 {
-	echo "method,crr_rate,crr_ratio,cpu_us_per_conn,cpu_ratio,share_up1,udp_rate,udp_ratio,bulk_gbps,bulk_ratio"
+	echo "method,crr_rate,crr_ratio,cpu_us_per_conn,cpu_ratio,share_up1,udp_rate,udp_ratio,bulk_gbps,bulk_ratio,cpu_machine_us_per_conn,cpu_machine_ratio"
 	for m in "${METHODS[@]}"; do
-		c=$(median "$RAW/$m.crr_rate"); c0=$(median "$RAW/none.crr_rate")
-		u=$(median "$RAW/$m.cpu_us"); u0=$(median "$RAW/none.cpu_us")
-		d=$(median "$RAW/$m.udp_rate"); d0=$(median "$RAW/none.udp_rate")
-		g=$(median "$RAW/$m.bulk_gbps"); g0=$(median "$RAW/none.bulk_gbps")
-		s=$(median "$RAW/$m.share_up1")
-		echo "$m,$c,$(ratio "$c" "$c0"),$u,$(ratio "$u" "$u0"),$s,$d,$(ratio "$d" "$d0"),$g,$(ratio "$g" "$g0")"
+		echo "$m,$(median "$RAW/$m.crr_rate"),$(pratio "$m" crr_rate),$(median "$RAW/$m.cpu_us"),$(pratio "$m" cpu_us),$(median "$RAW/$m.share_up1"),$(median "$RAW/$m.udp_rate"),$(pratio "$m" udp_rate),$(median "$RAW/$m.bulk_gbps"),$(pratio "$m" bulk_gbps),$(median "$RAW/$m.cpu_machine_us"),$(pratio "$m" cpu_machine_us)"
 	done
 } > "$OUT/results.csv"
 
@@ -418,16 +430,24 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), $(nproc) CPUs;" \
 		"$ROUNDS interleaved rounds of ${DURATION}s, $THREADS client threads;" \
-		"medians, ratios to \"none\". iptables: $(iptables -V)."
+		"medians; ratios to \"none\" are taken round by round (against the none of the same round), median over rounds." \
+		"iptables: $(iptables -V)."
 	echo
-	echo "| method | conn/s | vs none | CPU µs/conn | vs none | share up1 | UDP exch/s | vs none | bulk Gbit/s | vs none |"
-	echo "|---|---|---|---|---|---|---|---|---|---|"
+	echo "| method | conn/s | vs none | CPU µs/conn | vs none | machine CPU µs/conn | vs none | share up1 | UDP exch/s | vs none | bulk Gbit/s | vs none |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 	tail -n +2 "$OUT/results.csv" | awk -F, '{
 		m = $1
+		if (m == "none-again") m = "none, again (the noise)"
 		if (m == "mlb") m = "mlb-bpf (default, no NAT)"
+		if (m == "mlb-one") m = "mlb-bpf, weights 1000:1 (all on up0)"
 		if (m == "mlb-masq") m = "mlb-bpf --masquerade"
-		printf "| %s | %.0f | %s | %.1f | %s | %s | %.0f | %s | %.2f | %s |\n",
-			m, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
+		printf "| %s | %.0f | %s | %.1f | %s | %.1f | %s | %s | %.0f | %s | %.2f | %s |\n",
+			m, $2, $3, $4, $5, $11, $12, $6, $7, $8, $9, $10 }'
+	echo
+	echo "CPU µs/conn is the bed's own CPU time per connection: the client's and the servers' cgroups (the kernel's work for a packet runs in the sender's context, so the client namespace, the veths and the internet namespace are in it) and the ksoftirqd threads." \
+		"Machine CPU is /proc/stat's busy time (steal left out) of the whole machine over the same interval: it also counts whatever else runs on the machine, so on a shared VM it is higher and noisier." \
+		"\"none, again\" is \"none\" run a second time later in each round: its distance from 1.00 is what this bed cannot tell apart from noise." \
+		"\"mlb-bpf, weights 1000:1\" runs the same program and rules with all but 0.1% of the sockets on up0: against \"none\" (everything on up0 too) it is the balancer's own cost; against the default row, the cost of spreading connections over two paths, which ECMP pays as well."
 	echo
 	echo "BPF program cost per socket (run_time_ns / run_cnt, kernel.bpf_stats_enabled=1, 20,000 sockets, median):"
 	echo
