@@ -285,6 +285,30 @@ check_eq "after recovery: 20/20/20 again" "20 20 20 " "$(counters syn0 syn1 syn2
 kill "$WATCH"; wait "$WATCH" 2>/dev/null; WATCH=
 check "detach succeeds (failover)" "$MLB" detach --cgroup "$CG"
 
+# -- the configuration file: lan = in a policy; taking it out re-attaches
+write_conf() {
+	{ echo "[global]"; echo "netns = $CLI"
+	  echo "[uplink up0]"; echo "[uplink up1]"; echo "[uplink up2]"
+	  echo "[policy $CG]"; [ -n "$1" ] && echo "lan = $1"; } > "$WORK/lan.conf"
+}
+# apply reads every attachment of the machine: one of another version
+# (another bed's) makes it refuse, so the checks are skipped then.
+if "$MLB" status 2>&1 | grep -q "another version"; then
+	echo "ok - apply with lan = # SKIP an attachment of another mlb-bpf version is pinned"
+else
+	write_conf lan0
+	check_eq "apply attaches the policy with its LAN" "attach $CG" \
+		"$("$MLB" apply -c "$WORK/lan.conf")"
+	reset
+	check_eq "apply: 60 TCP connections succeed" "failures 0" "$(tcp 60)"
+	check_eq "apply: they split 20/20/20" "20 20 20 " "$(counters syn0 syn1 syn2)"
+	write_conf ""
+	check_eq "apply without lan re-attaches" "re-attach $CG: lan" \
+		"$("$MLB" apply -c "$WORK/lan.conf")"
+	check_eq "apply without lan: no program on lan0" 0 "$(tcx_on_lan0)"
+	check "detach succeeds (apply)" "$MLB" detach --cgroup "$CG"
+fi
+
 # -- clsact filters, as on kernels before 6.6
 check "attach with MLB_TC_MODE=clsact" env MLB_TC_MODE=clsact "$MLB" attach \
 	--netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1 --uplink up2 --lan lan0
