@@ -340,7 +340,9 @@ int mlb_tc_container(struct __sk_buff *skb)
  * as long as the NAT mapping it goes with, an idle UDP flow's too, and
  * no map of ours can lose it under pressure.  An entry without a mark of
  * ours (a flow older than the attachment, a bypassed destination, a
- * connection made towards the client) is left alone.
+ * connection made towards the client) is left alone.  A TCP SYN whose
+ * entry is a closed connection of the same ports (TIME_WAIT, CLOSE) is a
+ * new connection, which conntrack starts afresh: it is balanced as one.
  *
  * Ethernet frames with IPv4 or IPv6 (no extension headers) carrying TCP
  * or UDP; everything else goes on untouched. */
@@ -373,17 +375,25 @@ struct lan_flow {
 	struct bpf_sock_tuple tuple;
 	__u32 tuple_len;
 	__u8 l4proto;
+	bool syn;			/* a TCP SYN without ACK */
 	struct mlb_addr dst;		/* as the destination trie keys it */
 };
 
-/* The ports after an IP header that ends at l4. */
+/* The ports after an IP header that ends at l4, and TCP's SYN. */
 static __always_inline bool read_ports(void *l4, void *end, __u8 proto,
-				       __be16 *sport, __be16 *dport)
+				       __be16 *sport, __be16 *dport,
+				       bool *syn)
 {
 	struct udphdr *ports = l4;	/* TCP's start the same way */
+	struct tcphdr *tcp = l4;
 
-	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+	if (proto == IPPROTO_TCP) {
+		if ((void *)(tcp + 1) > end)
+			return false;
+		*syn = tcp->syn && !tcp->ack;
+	} else if (proto != IPPROTO_UDP) {
 		return false;
+	}
 	if ((void *)(ports + 1) > end)
 		return false;
 	*sport = ports->source;
@@ -408,7 +418,7 @@ static __always_inline bool parse_flow4(void *ip4, void *end,
 	f->dst.word[2] = bpf_htonl(0xffff);
 	f->dst.word[3] = ip->daddr;
 	return read_ports(ip4 + ip->ihl * 4, end, ip->protocol,
-			  &f->tuple.ipv4.sport, &f->tuple.ipv4.dport);
+			  &f->tuple.ipv4.sport, &f->tuple.ipv4.dport, &f->syn);
 }
 
 static __always_inline bool parse_flow6(void *ip6, void *end,
@@ -424,7 +434,7 @@ static __always_inline bool parse_flow6(void *ip6, void *end,
 	__builtin_memcpy(f->dst.word, &ip->daddr, 16);
 	f->tuple_len = sizeof(f->tuple.ipv6);
 	return read_ports(ip + 1, end, ip->nexthdr, &f->tuple.ipv6.sport,
-			  &f->tuple.ipv6.dport);
+			  &f->tuple.ipv6.dport, &f->syn);
 }
 
 static __always_inline bool parse_flow(struct __sk_buff *skb,
@@ -516,14 +526,19 @@ int mlb_tc_lan(struct __sk_buff *skb)
 		ct = bpf_skb_ct_lookup(skb, &f.tuple, sizeof(f.tuple.ipv6),
 				       &opts, CT_OPTS_SIZE);
 	if (ct) {
+		__u8 state = ct->proto.tcp.state;
+
 		mark = ct->mark & cfg->mark_mask;
 		bpf_ct_release(ct);
-		if (mark)
-			set_mark(skb, cfg, mark);
+		if (!f.syn || (state != TCP_CONNTRACK_TIME_WAIT &&
+			       state != TCP_CONNTRACK_CLOSE)) {
+			if (mark)
+				set_mark(skb, cfg, mark);
+			return TC_NEXT;
+		}
+	} else if (opts.error != -ENOENT) {
 		return TC_NEXT;
 	}
-	if (opts.error != -ENOENT)
-		return TC_NEXT;
 	uplink = new_flow_uplink(cfg, &f);
 	if (uplink < 0 || uplink >= MLB_MAX_UPLINKS)
 		return TC_NEXT;

@@ -139,6 +139,28 @@ else:
 PY
 tcx_on_lan0() { in_cli python3 "$WORK/tcx_count.py" lan0; }
 
+# N TCP connections to ADDR:PORT one after another from the same source
+# port, each closed by a reset (so the client keeps no TIME_WAIT and the
+# next one reuses the ports of a closed conntrack entry).
+cat > "$WORK/reuse.py" <<'PY'
+import socket, struct, sys
+addr, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+ok = 0
+for _ in range(n):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.bind(("0.0.0.0", 45000))
+    s.settimeout(3)
+    try:
+        s.connect((addr, port))
+        ok += 1
+    except OSError:
+        pass
+    s.close()
+print("connected", ok)
+PY
+
 SRV=$(bed_server_start "$WORK/tcp")
 SRV6=$(bed_server_start "$WORK/tcp6" "" 5000 "[$SERVER6]")
 SRV_UDP=$(bed_server_start "$WORK/udp" --udp 5001)
@@ -206,6 +228,14 @@ check_eq "after 600 other flows each long-lived flow keeps its uplink" \
 sleep 8
 check_eq "after 8 s idle each long-lived flow keeps its uplink" \
 	"$first" "$(in_lan python3 "$WORK/flows.py" "$SERVER" 5003 $FLOWS)"
+
+# -- a new connection on the ports of a closed one is a new flow
+reset
+check_eq "30 connections from one source port, each reset" "connected 30" \
+	"$(in_lan python3 "$WORK/reuse.py" "$SERVER" 5000 30)"
+check_eq "they split 10/10/10 (a closed entry's uplink is not reused)" \
+	"10 10 10 " "$(counters syn0 syn1 syn2)"
+check_eq "reused ports: no wrong source at the gateways" "0 0 0 " "$(bed_spoofed 3)"
 
 # -- the router's own sockets in the cgroup are balanced as before
 reset
