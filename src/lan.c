@@ -85,7 +85,8 @@ int lan_check_forwarding(const struct mlb_state *state, struct mlb_err *err)
 	if (on <= 0)
 		return on < 0 ? -1 :
 		       mlb_fail(err, "--lan: IPv6 forwarding is off in this "
-				"namespace (set net.ipv6.conf.all.forwarding=1)");
+				"namespace (set "
+				"net.ipv6.conf.all.forwarding=1)");
 	return 0;
 }
 
@@ -111,7 +112,8 @@ int lan_check_kernel(struct mlb_err *err)
 	if (!has_func(vmlinux, kfuncs[0]))
 		module = btf__load_module_btf("nf_conntrack", vmlinux);
 	for (size_t i = 0; i < sizeof(kfuncs) / sizeof(kfuncs[0]); i++)
-		if (!has_func(vmlinux, kfuncs[i]) && !has_func(module, kfuncs[i])) {
+		if (!has_func(vmlinux, kfuncs[i]) &&
+		    !has_func(module, kfuncs[i])) {
 			ret = mlb_fail(err, "--lan needs the kernel's conntrack "
 				       "kfunc %s (Linux 6.1 or later with "
 				       "nf_conntrack and BTF); this kernel "
