@@ -29,6 +29,8 @@ struct attach_request {
 	struct mlb_dest_spec dests[MLB_STATE_MAX_DESTS];
 	unsigned ndests;
 	unsigned sticky_seconds;
+	char lan[MLB_MAX_LAN][IF_NAMESIZE];	/* --lan interfaces */
+	unsigned nlan;
 };
 
 /* Check, resolve and set up everything; on failure nothing is left (and a

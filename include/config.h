@@ -32,11 +32,14 @@
  *   pin = PREFIX:IFACE[, ...]     ; added to [global]'s
  *   sticky = SECONDS|off          ; overrides [global]'s
  *   record-sockets = yes|no
+ *   lan = IFACE[, IFACE...]       ; balance the flows forwarded for the
+ *                                 ; clients behind them (--lan)
  *
  * Sections come in any order (a policy may name an uplink defined further
  * down); each [uplink] and [policy] once, the path compared without its
  * trailing '/'.  Lists are separated by commas or blanks; bypass and pin
- * may be given again and add up, every other key is given once.  Booleans
+ * may be given again and add up, every other key is given once.  A lan
+ * interface is in one policy at most and is not an [uplink].  Booleans
  * are yes/no, true/false, on/off or 1/0; sticky is 1 to 86400 seconds.
  * Zero policies is valid: nothing is balanced.
  *
@@ -74,6 +77,8 @@ struct mlb_config_policy {
 	unsigned ndests;
 	unsigned sticky_seconds;	/* 0: off */
 	bool record_sockets;
+	char lan[MLB_MAX_LAN][IF_NAMESIZE];	/* in one policy at most */
+	unsigned nlan;
 };
 
 struct mlb_config_file {

@@ -42,7 +42,9 @@ struct mlb_prog_info {
 
 /* The tc programs' pins in an attachment's directory (forward.h). */
 #define LOADER_PIN_TC_CONTAINER "prog_tc_container"
-#define LOADER_PIN_TC_LAN "prog_tc_lan"
+#define LOADER_PIN_TC_LAN "prog_tc_lan"	/* only with --lan */
+/* New LAN flows per uplink (per-CPU array, lan.h). */
+#define LOADER_PIN_LAN_FLOWS "lan_flows"
 
 /* A file descriptor of the program pinned as name in cgroup_id's
  * attachment (LOADER_PIN_TC_*), or -1 with a message. */

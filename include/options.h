@@ -77,6 +77,11 @@ struct mlb_dest_spec {
 int mlb_parse_dest(const char *arg, unsigned action, struct mlb_dest_spec *out,
 		   struct mlb_err *err);
 
+/* Add one --lan IFACE to names[0..*n): a valid interface name, not given
+ * before, at most MLB_MAX_LAN. */
+int mlb_add_lan(char (*names)[IF_NAMESIZE], unsigned *n, const char *arg,
+		struct mlb_err *err);
+
 /* Refuse an uplink named twice. */
 int mlb_check_duplicates(const struct mlb_uplink_spec *specs, unsigned n,
 			 struct mlb_err *err);

@@ -30,7 +30,7 @@
 enum action {
 	KEEP,		/* already as the file says */
 	UPDATE,		/* weights, rules, sticky or probes, in place */
-	REATTACH,	/* masquerade or record-sockets changed */
+	REATTACH,	/* masquerade, record-sockets or lan changed */
 	ATTACH,		/* nothing attached yet (or routing changed) */
 };
 
@@ -149,6 +149,16 @@ static void in_place_changes(const struct mlb_state *have,
 		note_change(buf, len, "probe settings");
 }
 
+static bool same_lan(const struct mlb_state *a, const struct mlb_state *b)
+{
+	if (a->nlan != b->nlan)
+		return false;
+	for (unsigned i = 0; i < a->nlan; i++)
+		if (strcmp(a->lan[i].ifname, b->lan[i].ifname))
+			return false;
+	return true;
+}
+
 static void decide(struct apply_run *run, struct policy_plan *pl)
 {
 	const struct mlb_state *have = &pl->have, *want = &pl->want;
@@ -162,6 +172,8 @@ static void decide(struct apply_run *run, struct policy_plan *pl)
 		note_change(pl->changes, sizeof(pl->changes), "masquerade");
 	if (have->record_sockets != want->record_sockets)
 		note_change(pl->changes, sizeof(pl->changes), "record-sockets");
+	if (!same_lan(have, want))
+		note_change(pl->changes, sizeof(pl->changes), "lan");
 	if (pl->changes[0]) {
 		pl->action = REATTACH;
 		return;

@@ -14,6 +14,7 @@
 #include "cgroup.h"
 #include "forward.h"
 #include "journal.h"
+#include "lan.h"
 #include "loader.h"
 #include "lock.h"
 #include "nat.h"
@@ -149,8 +150,15 @@ static int apply(struct mlb_state *state, bool shared, int cgroup_fd,
 		state->installed |= MLB_INSTALLED_ROUTES | MLB_INSTALLED_RULES;
 	else if (route_install(state, err))
 		return mlb_fail_prefix(err, "routing");
-	if (state->masquerade && nat_install(state, err)) {
+	if (nat_wanted(state) && nat_install(state, err)) {
 		mlb_fail_prefix(err, "masquerade");
+		if (!shared)
+			route_remove(state, &ignored);
+		return -1;
+	}
+	/* after the table: it has loaded nf_conntrack, if a module */
+	if (state->nlan && lan_check_kernel(err)) {
+		nat_remove(state, &ignored);
 		if (!shared)
 			route_remove(state, &ignored);
 		return -1;
@@ -259,6 +267,29 @@ static int copy_dest_rules(const struct attach_request *req,
 	return 0;
 }
 
+/* --lan interfaces: each once, none an uplink. */
+static int copy_lan(const struct attach_request *req, struct mlb_state *state,
+		    struct mlb_err *err)
+{
+	if (req->nlan > MLB_MAX_LAN)
+		return mlb_fail(err, "at most %d --lan interfaces",
+				MLB_MAX_LAN);
+	for (unsigned i = 0; i < req->nlan; i++) {
+		for (unsigned j = 0; j < i; j++)
+			if (!strcmp(req->lan[i], req->lan[j]))
+				return mlb_fail(err, "--lan \"%s\" is given "
+						"twice", req->lan[i]);
+		for (unsigned u = 0; u < req->nuplinks; u++)
+			if (!strcmp(req->lan[i], req->uplinks[u].ifname))
+				return mlb_fail(err, "--lan \"%s\" is also an "
+						"uplink", req->lan[i]);
+		snprintf(state->lan[i].ifname, sizeof(state->lan[i].ifname),
+			 "%s", req->lan[i]);
+	}
+	state->nlan = req->nlan;
+	return 0;
+}
+
 /* Everything that needs no kernel state: numbers, marks, tables. */
 static int validate_request(const struct attach_request *req,
 			    struct mlb_state *state, struct mlb_err *err)
@@ -298,6 +329,8 @@ static int validate_request(const struct attach_request *req,
 	if (copy_dest_rules(req, state, err))
 		return -1;
 	state->sticky_seconds = req->sticky_seconds;
+	if (copy_lan(req, state, err))
+		return -1;
 	state->last_resort = req->last_resort;
 	if (nmarks > req->nuplinks) {
 		state->unreachable_mark = marks[req->nuplinks];
@@ -366,7 +399,8 @@ static int resolve_uplinks(const struct attach_request *req,
 	for (unsigned i = 0; i < state->nuplinks; i++)
 		if (resolve_uplink(&req->uplinks[i], &state->uplinks[i], err))
 			return -1;
-	return 0;
+	return lan_resolve(state, err) || lan_check_forwarding(state, err) ?
+	       -1 : 0;
 }
 
 int attachment_read(uint64_t cgroup_id, struct mlb_state *old,
@@ -399,7 +433,7 @@ static int check_free(const struct mlb_state *state, struct mlb_err *err)
 {
 	if (route_check_free(state, err))
 		return -1;
-	return state->masquerade ? nat_check_free(state, err) : 0;
+	return nat_wanted(state) ? nat_check_free(state, err) : 0;
 }
 
 /* In the target namespace: share the routing another policy set up with
@@ -447,7 +481,7 @@ int attachment_prepare(const struct attach_request *req,
 				 sizeof(state->cgroup_path), err))
 		return -1;
 	state->cgroup_id = id;
-	if (state->masquerade)
+	if (nat_wanted(state))
 		nat_table_name(id, state->nft_table, sizeof(state->nft_table));
 	ret = enter_request_netns(req, state, err) ||
 	      resolve_uplinks(req, state, err) ? -1 : 0;
@@ -484,7 +518,7 @@ int attachment_attach(const struct attach_request *req, struct mlb_err *err)
 		return -1;
 	}
 	state.cgroup_id = id;
-	if (state.masquerade)
+	if (nat_wanted(&state))
 		nat_table_name(id, state.nft_table, sizeof(state.nft_table));
 
 	if (loader_ensure_bpffs(err))

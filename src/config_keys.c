@@ -200,6 +200,26 @@ static int add_policy_uplink(struct parser *p, const struct key *key,
 	return 0;
 }
 
+/* One --lan interface of a policy. */
+static int add_lan(struct parser *p, const struct key *key, char *item)
+{
+	struct mlb_config_policy *policy = &p->cf->policies[p->index];
+	struct mlb_err e;
+
+	if (config_find_uplink(p->cf, item) >= 0)
+		return fail(p, "%s: %s is an [uplink] of this file", key->name,
+			    item);
+	for (unsigned q = 0; q < p->index; q++)
+		for (unsigned i = 0; i < p->cf->policies[q].nlan; i++)
+			if (!strcmp(p->cf->policies[q].lan[i], item))
+				return fail(p, "%s: %s is already in [policy "
+					    "%s]", key->name, item,
+					    p->cf->policies[q].cgroup);
+	if (mlb_add_lan(policy->lan, &policy->nlan, item, &e))
+		return config_relay(p, p->line, &e);
+	return 0;
+}
+
 #define GLOBAL IN(SECTION_GLOBAL)
 #define UPLINK IN(SECTION_UPLINK)
 #define POLICY IN(SECTION_POLICY)
@@ -229,6 +249,7 @@ static const struct key keys[K_COUNT] = {
 			.add = add_policy_uplink },
 	[K_RECORD_SOCKETS] = { "record-sockets", POLICY, 0,
 			       .set = set_record_sockets },
+	[K_LAN] = { "lan", POLICY, KEY_LIST, .set = add_items, .add = add_lan },
 };
 
 /* Keys */
@@ -294,8 +315,8 @@ int config_on_key(void *user, const char *section, const char *name,
 		return !set_key(p, name, value);
 	if (!key || !(key->flags & KEY_LIST) || strchr(value, '='))
 		return !fail(p, "indented line continues \"%s\" (only bypass, "
-			     "pin, probe and uplinks take more lines; do not "
-			     "indent keys)", key ? key->name : name);
+			     "pin, probe, uplinks and lan take more lines; do "
+			     "not indent keys)", key ? key->name : name);
 	return !set_value(p, key, value);
 }
 

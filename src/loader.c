@@ -35,6 +35,7 @@
 #define PIN_HEALTH "health"
 #define PIN_DEST_RULES "dest_rules"
 #define PIN_STICKY "sticky"
+#define PIN_LAN_FLOWS LOADER_PIN_LAN_FLOWS
 
 /* The destination programs (connect4/6, sendmsg4/6) are pinned as programs
  * in every attachment, and attached (a pinned link each) only while the
@@ -331,7 +332,9 @@ static int pin_dest_programs(struct mlb_bpf *skel, const char *dir,
 }
 
 /* The tc programs (forward.h) are pinned as programs too: watch puts them
- * on interfaces that appear later without loading anything. */
+ * on interfaces that appear later without loading anything.  The LAN
+ * program is loaded (and pinned) only for an attachment with --lan: it
+ * needs the kernel's conntrack kfuncs, which the others do not. */
 static int pin_tc_programs(struct mlb_bpf *skel, const char *dir,
 			   struct mlb_err *err)
 {
@@ -345,6 +348,8 @@ static int pin_tc_programs(struct mlb_bpf *skel, const char *dir,
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		if (!bpf_program__autoload(progs[i].prog))
+			continue;
 		pin_path(dir, progs[i].name, path, sizeof(path));
 		if (bpf_program__pin(progs[i].prog, path))
 			return mlb_fail(err, "pinning %s: %s", path,
@@ -382,6 +387,7 @@ static int pin_all(struct mlb_bpf *skel, struct bpf_link *link,
 		{ skel->maps.health, PIN_HEALTH },
 		{ skel->maps.dest_rules, PIN_DEST_RULES },
 		{ skel->maps.sticky, PIN_STICKY },
+		{ skel->maps.lan_flows, PIN_LAN_FLOWS },
 	};
 	char path[PATH_MAX];
 
@@ -419,6 +425,8 @@ int loader_attach(const struct mlb_state *state, int cgroup_fd,
 		mlb_fail(err, "sizing state map: %s", strerror(errno));
 		goto cleanup;
 	}
+	if (!state->nlan)
+		bpf_program__set_autoload(skel->progs.mlb_tc_lan, false);
 	if (mlb_bpf__load(skel)) {
 		mlb_fail(err, "loading BPF program: %s (run with --verbose "
 			 "for the verifier log)", strerror(errno));

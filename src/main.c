@@ -104,6 +104,7 @@ enum {
 	OPT_BYPASS,
 	OPT_PIN,
 	OPT_STICKY,
+	OPT_LAN,
 	OPT_METRICS_LISTEN,
 };
 
@@ -149,6 +150,7 @@ static int cmd_attach(int argc, char **argv)
 		{ "bypass", required_argument, NULL, OPT_BYPASS },
 		{ "pin", required_argument, NULL, OPT_PIN },
 		{ "sticky", required_argument, NULL, OPT_STICKY },
+		{ "lan", required_argument, NULL, OPT_LAN },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -200,6 +202,12 @@ static int cmd_attach(int argc, char **argv)
 			if (add_dest_rules(&req, optarg, c == OPT_PIN ?
 					   MLB_DEST_PIN : MLB_DEST_BYPASS))
 				return EXIT_USAGE;
+			continue;
+		case OPT_LAN:
+			if (mlb_add_lan(req.lan, &req.nlan, optarg, &err)) {
+				error_line("%s", err.msg);
+				return EXIT_USAGE;
+			}
 			continue;
 		case OPT_STICKY:
 			if (mlb_parse_u32(optarg, "--sticky", &number32, &err) ||

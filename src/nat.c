@@ -1,6 +1,8 @@
 /* nat.c - the masquerade table through libnftables (see nat.h). */
 #include <ctype.h>
 #include <inttypes.h>
+#include <net/if.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,40 +105,93 @@ static const char *nfproto_match(const struct mlb_state_uplink *u)
 	return "";
 }
 
+bool nat_wanted(const struct mlb_state *state)
+{
+	return state->masquerade || state->nlan;
+}
+
+/* Append to a growing batch; the caller sized it. */
+static void add(char *batch, size_t cap, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void add(char *batch, size_t cap, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	*len += (size_t)vsnprintf(batch + *len, cap - *len, fmt, ap);
+	va_end(ap);
+}
+
+/* The --lan interfaces as an anonymous set: { "a", "b" }. */
+static void lan_set(const struct mlb_state *state, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	n += (size_t)snprintf(buf, len, "{ ");
+	for (unsigned i = 0; i < state->nlan && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s\"%s\"",
+				      i ? ", " : "", state->lan[i].ifname);
+	if (n < len)
+		snprintf(buf + n, len - n, " }");
+}
+
+static int check_names(const struct mlb_state *state, struct mlb_err *err)
+{
+	const char *bad = NULL;
+
+	for (unsigned i = 0; i < state->nuplinks && !bad; i++)
+		if (!safe_ifname(state->uplinks[i].ifname))
+			bad = state->uplinks[i].ifname;
+	for (unsigned i = 0; i < state->nlan && !bad; i++)
+		if (!safe_ifname(state->lan[i].ifname))
+			bad = state->lan[i].ifname;
+	if (bad)
+		return mlb_fail(err, "interface name \"%s\" cannot be used "
+				"in an nftables rule", bad);
+	return 0;
+}
+
 int nat_install(struct mlb_state *state, struct mlb_err *err)
 {
-	char why[256];
-	size_t len = 0, cap = 512 + state->nuplinks * 96;
+	char why[256], lans[MLB_MAX_LAN * (IF_NAMESIZE + 4) + 8];
+	size_t len = 0, cap = 1024 + state->nuplinks * 160;
+	const char *t = state->nft_table;
 	char *batch;
 
-	if (nat_check_free(state, err))
+	if (nat_check_free(state, err) || check_names(state, err))
 		return -1;
 	batch = malloc(cap);
 	if (!batch)
 		return mlb_fail(err, "out of memory");
-	len += (size_t)snprintf(batch + len, cap - len,
-		"add table inet %s\n"
-		"add chain inet %s postrouting { type nat hook postrouting "
-		"priority srcnat; policy accept; }\n",
-		state->nft_table, state->nft_table);
+	lan_set(state, lans, sizeof(lans));
+	add(batch, cap, &len, "add table inet %s\n"
+	    "add chain inet %s postrouting { type nat hook postrouting "
+	    "priority srcnat; policy accept; }\n", t, t);
+	/* A LAN flow's first packet (the only one a nat chain sees) carries
+	 * the mark mlb_tc_lan chose: keep it in the flow's conntrack entry,
+	 * where mlb_tc_lan finds it for every later packet.  Before the
+	 * masquerade rules, which end the chain. */
+	if (state->nlan)
+		add(batch, cap, &len, "add rule inet %s postrouting iifname %s "
+		    "meta mark & 0x%x != 0 ct mark set meta mark & 0x%x\n",
+		    t, lans, state->mark_mask, state->mark_mask);
 	for (unsigned i = 0; i < state->nuplinks; i++) {
-		const char *ifname = state->uplinks[i].ifname;
+		const struct mlb_state_uplink *u = &state->uplinks[i];
 
-		if (!safe_ifname(ifname)) {
-			free(batch);
-			return mlb_fail(err, "interface name \"%s\" cannot be "
-					"used in an nftables rule", ifname);
-		}
-		len += (size_t)snprintf(batch + len, cap - len,
-			"add rule inet %s postrouting oifname \"%s\" "
-			"%smasquerade\n", state->nft_table, ifname,
-			nfproto_match(&state->uplinks[i]));
+		if (state->masquerade)
+			add(batch, cap, &len, "add rule inet %s postrouting "
+			    "oifname \"%s\" %smasquerade\n", t, u->ifname,
+			    nfproto_match(u));
+		else
+			add(batch, cap, &len, "add rule inet %s postrouting "
+			    "iifname %s oifname \"%s\" %smasquerade\n", t,
+			    lans, u->ifname, nfproto_match(u));
 	}
 	/* One batch: the table appears whole or not at all. */
 	if (run_nft(batch, why, sizeof(why))) {
 		free(batch);
 		return mlb_fail(err, "nftables: creating table inet %s: %s",
-				state->nft_table, why);
+				t, why);
 	}
 	free(batch);
 	state->installed |= MLB_INSTALLED_NAT;

@@ -338,6 +338,21 @@ int mlb_parse_u32(const char *arg, const char *what, uint32_t *out,
 	return 0;
 }
 
+int mlb_add_lan(char (*names)[IF_NAMESIZE], unsigned *n, const char *arg,
+		struct mlb_err *err)
+{
+	if (!valid_ifname(arg, strlen(arg)))
+		return mlb_fail(err, "--lan \"%s\" is not an interface name",
+				arg);
+	for (unsigned i = 0; i < *n; i++)
+		if (!strcmp(names[i], arg))
+			return mlb_fail(err, "--lan \"%s\" is given twice", arg);
+	if (*n >= MLB_MAX_LAN)
+		return mlb_fail(err, "at most %d --lan interfaces", MLB_MAX_LAN);
+	strcpy(names[(*n)++], arg);
+	return 0;
+}
+
 int mlb_check_duplicates(const struct mlb_uplink_spec *specs, unsigned n,
 			 struct mlb_err *err)
 {

@@ -15,6 +15,7 @@
 #include "containers.h"
 #include "journal.h"
 #include "json.h"
+#include "lan.h"
 #include "loader.h"
 #include "lock.h"
 #include "repair.h"
@@ -31,6 +32,7 @@ struct view {
 	uint64_t counts[MLB_MAX_UPLINKS + 1];	/* + the unreachable mark's */
 	struct mlb_health health[MLB_MAX_UPLINKS];
 	uint64_t total;
+	struct lan_counts lan;
 	bool cgroup_exists;
 	enum audit_link link;
 	/* The kernel's routing compared with the record. */
@@ -112,6 +114,9 @@ static int read_view(uint64_t id, struct view *v, struct mlb_err *err)
 		v->nveths = 0;	/* an attachment's other parts still show */
 	for (unsigned i = 0; i < v->state.nuplinks; i++)
 		v->total += v->counts[i];
+	if (v->state.nlan &&
+	    lan_read_counts(id, v->state.nuplinks, &v->lan, err))
+		return -1;
 	v->cgroup_exists = access(v->state.cgroup_path, F_OK) == 0;
 	if (repair_check(&v->state, &v->check, err) < 0)
 		snprintf(v->check_error, sizeof(v->check_error), "%s",
@@ -240,6 +245,28 @@ static void print_containers(const struct view *v)
 	}
 }
 
+/* The --lan interfaces and the new flows each uplink got, on one line,
+ * and the program's cost per packet on the next if it is measured. */
+static void print_lan(const struct view *v)
+{
+	const struct mlb_state *s = &v->state;
+
+	if (!s->nlan)
+		return;
+	printf("  lan         ");
+	for (unsigned i = 0; i < s->nlan; i++)
+		printf("%s%s", i ? ", " : "", s->lan[i].ifname);
+	printf(" (%s): new flows", tc_mode_name(s->tc_mode));
+	for (unsigned i = 0; i < s->nuplinks; i++)
+		printf("%s %s %" PRIu64, i ? "," : "", s->uplinks[i].ifname,
+		       v->lan.flows[i]);
+	printf("\n");
+	if (v->lan.run_cnt)
+		printf("              %.0f ns per packet over %" PRIu64
+		       " packets\n", (double)v->lan.run_time_ns /
+		       (double)v->lan.run_cnt, v->lan.run_cnt);
+}
+
 static void print_text(const struct view *v)
 {
 	const struct mlb_state *s = &v->state;
@@ -271,6 +298,9 @@ static void print_text(const struct view *v)
 	       s->priority + 3, s->mark_mask);
 	if (s->masquerade)
 		printf("  masquerade  nftables table inet %s\n", s->nft_table);
+	else if (s->nlan)
+		printf("  masquerade  LAN clients only, nftables table inet "
+		       "%s\n", s->nft_table);
 	else
 		printf("  masquerade  off\n");
 	printf("  records     %s\n", s->record_sockets ?
@@ -287,6 +317,7 @@ static void print_text(const struct view *v)
 		       r->action == MLB_DEST_PIN && r->uplink < s->nuplinks ?
 		       s->uplinks[r->uplink].ifname : "");
 	}
+	print_lan(v);
 	if (s->sticky_seconds)
 		printf("  sticky      a destination keeps its uplink for %u s "
 		       "after its last new connection\n", s->sticky_seconds);
@@ -346,6 +377,26 @@ static void print_text(const struct view *v)
 	print_containers(v);
 }
 
+/* "lan": its interfaces, how its program is attached, the new flows
+ * (per uplink under each uplink, "lan_flows") and the program's cost. */
+static void print_lan_json(struct json *j, const struct view *v)
+{
+	const struct mlb_state *s = &v->state;
+
+	json_key(j, "lan");
+	json_object_begin(j);
+	json_key(j, "interfaces");
+	json_array_begin(j);
+	for (unsigned i = 0; i < s->nlan; i++)
+		json_string(j, s->lan[i].ifname);
+	json_array_end(j);
+	json_kv_string(j, "tc_mode", s->nlan ? tc_mode_name(s->tc_mode) : "");
+	json_kv_uint(j, "flows", v->lan.total);
+	json_kv_uint(j, "run_time_ns", v->lan.run_time_ns);
+	json_kv_uint(j, "run_cnt", v->lan.run_cnt);
+	json_object_end(j);
+}
+
 static void print_json(struct json *j, const struct view *v)
 {
 	const struct mlb_state *s = &v->state;
@@ -377,6 +428,7 @@ static void print_json(struct json *j, const struct view *v)
 		json_kv_uint(j, "unreachable_sockets", v->counts[s->nuplinks]);
 	json_kv_uint(j, "sockets", v->total);
 	json_kv_uint(j, "sticky_seconds", s->sticky_seconds);
+	print_lan_json(j, v);
 	json_key(j, "routing");
 	json_object_begin(j);
 	json_kv_bool(j, "checked", v->checked);
@@ -440,6 +492,7 @@ static void print_json(struct json *j, const struct view *v)
 		json_kv_string(j, "address6", address(u, AF_INET6, buf));
 		json_kv_uint(j, "prefixlen6", u->prefixlen6);
 		json_kv_uint(j, "sockets", v->counts[i]);
+		json_kv_uint(j, "lan_flows", v->lan.flows[i]);
 		json_key(j, "health");
 		json_object_begin(j);
 		json_kv_string(j, "state", health_word(v->health[i].state));

@@ -25,6 +25,9 @@ in_cli ip addr add 10.9.0.2/24 dev nogw0
 in_cli ip link add v6only0 type veth peer name v6only1
 in_cli ip link set v6only0 up
 in_cli ip addr add 2001:db8:9::2/64 dev v6only0 nodad
+# A LAN side for --lan (forwarding stays off: the bed's default).
+in_cli ip link add lanx0 type veth peer name lanx1
+in_cli ip link set lanx0 up
 # The first attach mounts bpffs if needed; do it now so that the
 # snapshots compare like with like.
 "$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1 >/dev/null
@@ -79,6 +82,16 @@ refused 2 'unknown key "color"' "unknown uplink key" -- \
 	"${A[@]}" --uplink up0 --uplink up1,color=red
 refused 2 'uplink "up0" is given twice' "duplicate uplink" -- \
 	"${A[@]}" --uplink up0 --uplink up0
+refused 1 'LAN interface "lan9" does not exist' "unknown --lan interface" -- \
+	"${A[@]}" --uplink up0 --uplink up1 --lan lan9
+refused 2 'lan "up1" is also an uplink' "--lan names an uplink" -- \
+	"${A[@]}" --uplink up0 --uplink up1 --lan up1
+refused 2 'lan "lanx0" is given twice' "--lan given twice" -- \
+	"${A[@]}" --uplink up0 --uplink up1 --lan lanx0 --lan lanx0
+refused 2 'at most 8 --lan interfaces' "too many --lan" -- \
+	"${A[@]}" --uplink up0 --uplink up1 $(printf -- '--lan l%d ' 0 1 2 3 4 5 6 7 8)
+refused 1 'IPv4 forwarding is off.*net.ipv4.ip_forward=1' "--lan with forwarding off" -- \
+	"${A[@]}" --uplink up0 --uplink up1 --lan lanx0
 refused 2 'outside --mark-mask' "mark base outside the mask" -- \
 	"${A[@]}" --uplink up0 --uplink up1 --mark-base 0x300
 refused 2 'outside --mark-mask' "marks overflow the mask" -- \

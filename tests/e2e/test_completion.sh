@@ -96,6 +96,10 @@ expect "--last-resort values" "mlb-bpf attach --last-resort " \
 	main unreachable
 CNS=$NS expect "interface of the namespace for --uplink" \
 	"mlb-bpf attach --uplink cmpl" cmpl0 cmpl1
+CNS=$NS expect "interface of the namespace for --lan" \
+	"mlb-bpf attach --uplink up0 --lan cmpl" cmpl0 cmpl1
+expect "attach option --lan by prefix" "mlb-bpf attach --la" --lan \
+	--last-resort
 expect "no interface of another namespace" "mlb-bpf attach --uplink cmpl"
 expect "cgroup directory for --cgroup" "mlb-bpf attach --cgroup $CGDIR/in" \
 	"$CGDIR/inner"

@@ -123,6 +123,7 @@ static const char full_file[] =
 	"pin = 198.51.100.0/24:eth0\n"
 	"sticky = off\n"
 	"record-sockets = yes\n"
+	"lan = br-lan, lan1\n"
 	"\n"
 	"[policy /sys/fs/cgroup/user.slice]\n";
 
@@ -280,10 +281,12 @@ static void test_lines(void **state)
 	/* An indented key is more of the key above. */
 	refused("[uplink eth0]\n  weight = 2\n  gateway = 192.0.2.1\n",
 		"t.conf:3: indented line continues \"weight\" (only bypass, "
-		"pin, probe and uplinks take more lines; do not indent keys)");
+		"pin, probe, uplinks and lan take more lines; do not indent "
+		"keys)");
 	refused("[policy /a]\nbypass = 10.1.0.0/16\n  uplinks = eth0\n",
 		"t.conf:3: indented line continues \"bypass\" (only bypass, "
-		"pin, probe and uplinks take more lines; do not indent keys)");
+		"pin, probe, uplinks and lan take more lines; do not indent "
+		"keys)");
 }
 
 /* inih's buffer holds 198 characters and the end of line: a longer line
@@ -467,6 +470,26 @@ static const struct refusal policy_uplink_errors[] = {
 	{ NULL, NULL },
 };
 
+static const struct refusal lan_errors[] = {
+	{ "[uplink eth0]\n[policy /a]\nlan = eth0\n",
+	  "t.conf:3: lan: eth0 is an [uplink] of this file" },
+	{ "[uplink eth0]\n[policy /a]\nlan = br0, br0\n",
+	  "t.conf:3: lan \"br0\" is given twice" },
+	{ "[uplink eth0]\n[policy /a]\nlan = br0\n[policy /b]\nlan = br0\n",
+	  "t.conf:5: lan: br0 is already in [policy /a]" },
+	{ "[uplink eth0]\n[policy /a]\nlan = l0 l1 l2 l3 l4 l5 l6 l7 l8\n",
+	  "t.conf:3: at most 8 lan interfaces" },
+	{ "[uplink eth0]\n[policy /a]\nlan = a/b\n",
+	  "t.conf:3: lan \"a/b\" is not an interface name" },
+	{ "[uplink eth0]\nlan = br0\n",
+	  "t.conf:2: unknown key \"lan\" in [uplink eth0]" },
+	{ "[uplink eth0]\n[global]\nlan = br0\n",
+	  "t.conf:3: unknown key \"lan\" in [global]" },
+	{ "[uplink eth0]\n[policy /a]\nlan = br0\nlan = br1\n",
+	  "t.conf:4: lan is given twice in [policy /a] (first at line 3)" },
+	{ NULL, NULL },
+};
+
 static const struct refusal number_errors[] = {
 	{ "[global]\nmark-mask = 0\n[uplink eth0]\n",
 	  "t.conf:2: mark-mask must not be 0" },
@@ -637,6 +660,11 @@ static void test_policy_request(void **state)
 	assert_int_equal(req.ndests, 5);
 	assert_dest(&req.dests[4], "198.51.100.0", 24, MLB_DEST_PIN, "eth0");
 	assert_int_equal(req.sticky_seconds, 0);
+	assert_int_equal(req.nlan, 2);
+	assert_string_equal(req.lan[0], "br-lan");
+	assert_string_equal(req.lan[1], "lan1");
+	config_policy_request(cf, 1, &req);
+	assert_int_equal(req.nlan, 0);
 
 	/* Every uplink of the file, 0 for one the policy does not use. */
 	assert_int_equal(parse("[uplink eth0]\nweight = 7\n[uplink wlan0]\n"
@@ -677,6 +705,14 @@ static void test_example_file(void **state)
 	assert_int_equal(p[2].sticky_seconds, 600);
 	assert_int_equal(p[2].ndests, 3);		/* [global]'s */
 	assert_int_equal(p[2].dests[2].action, MLB_DEST_PIN);
+
+	if (config_parse_file("examples/router.conf", cf, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(cf->nuplinks, 2);
+	assert_int_equal(cf->npolicies, 1);
+	assert_int_equal(p[0].weights[1], 2);
+	assert_int_equal(p[0].nlan, 1);
+	assert_string_equal(p[0].lan[0], "br-lan");
 }
 
 static void write_file(const char *path, const char *text, size_t len)
@@ -752,6 +788,7 @@ int main(void)
 		REFUSALS(dest_errors),
 		REFUSALS(policy_uplink_errors),
 		REFUSALS(number_errors),
+		REFUSALS(lan_errors),
 		cmocka_unit_test(test_limits_of_uplinks),
 		cmocka_unit_test(test_limits_of_policies),
 		cmocka_unit_test(test_limits_of_dests),

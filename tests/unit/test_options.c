@@ -273,6 +273,35 @@ static void test_duplicates(void **state)
 	assert_error_says("uplink \"eth0\" is given twice");
 }
 
+static void test_lan(void **state)
+{
+	char names[MLB_MAX_LAN][IF_NAMESIZE];
+	char name[IF_NAMESIZE];
+	unsigned n = 0;
+
+	(void)state;
+	assert_int_equal(mlb_add_lan(names, &n, "br-lan", &err), 0);
+	assert_int_equal(mlb_add_lan(names, &n, "lan0", &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[1], "lan0");
+	assert_int_equal(mlb_add_lan(names, &n, "lan0", &err), -1);
+	assert_error_says("--lan \"lan0\" is given twice");
+	assert_int_equal(mlb_add_lan(names, &n, "a/b", &err), -1);
+	assert_error_says("--lan \"a/b\" is not an interface name");
+	assert_int_equal(mlb_add_lan(names, &n, "", &err), -1);
+	assert_error_says("--lan \"\" is not an interface name");
+	assert_int_equal(mlb_add_lan(names, &n, "abcdefghijklmnop", &err), -1);
+	assert_error_says("--lan \"abcdefghijklmnop\" is not an interface "
+			  "name");
+	while (n < MLB_MAX_LAN) {
+		snprintf(name, sizeof(name), "l%u", n);
+		assert_int_equal(mlb_add_lan(names, &n, name, &err), 0);
+	}
+	assert_int_equal(mlb_add_lan(names, &n, "one-more", &err), -1);
+	assert_error_says("at most 8 --lan interfaces");
+	assert_int_equal(n, MLB_MAX_LAN);
+}
+
 static void test_numbers(void **state)
 {
 	uint32_t v;
@@ -376,6 +405,7 @@ int main(void)
 		cmocka_unit_test(test_dest_rules_ipv6),
 		cmocka_unit_test(test_uplink_set),
 		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_lan),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_marks),
 		cmocka_unit_test(test_bad_marks),
