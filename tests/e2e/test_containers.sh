@@ -158,8 +158,11 @@ check_eq "the pod (its own veth, 1:1:1): TCP split" \
 # same run is the earlier flow (one conntrack entry, one masquerade
 # source), so it keeps that flow's uplink: each share is 20 give or take
 # such a reuse.
+# UDP has no retransmission: on a loaded machine one datagram of the 60
+# may go unanswered, so one failure is let pass (a wrong route fails many,
+# and shows at the gateways' source check).
 udp_split() {
-	split udp "$@" | awk '$1 + $2 + $3 == 60 && $5 == 0 &&
+	split udp "$@" | awk '$1 + $2 + $3 >= 59 && $5 <= 1 &&
 		$1 >= 17 && $2 >= 17 && $3 >= 17 { print "about 20 each"; next } { print }'
 }
 check_eq "c1: connected UDP split" "about 20 each" "$(udp_split c1 "$BAL/c1")"

@@ -198,10 +198,6 @@ in_cgroup "$CRR" client --connect "$SERVER:5000" --count 40 > "$WORK/v4up2"
 check_eq "IPv4 sockets given up2 follow the main table (up0)" "40 0 0" \
 	"$(bed_counter gw0_syn) $(bed_counter gw1_syn) $(bed_counter gw2_syn)"
 
-health() {
-	"$MLB" status --cgroup "$CG" --json |
-		jq -r ".attachments[0].uplinks[$1].health.state"
-}
 # wait_for CMD...: until CMD succeeds (at most 10 s).
 wait_for() {
 	for _ in $(seq 100); do

@@ -30,15 +30,20 @@ ip netns add "$LANNS"
 in_lan() { nsenter --net="/run/netns/$LANNS" "$@"; }
 in_lan sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 ip -n "$LANNS" link set lo up
-ip link add lan0 netns "$CLI" type veth peer name eth0 netns "$LANNS"
-ip -n "$CLI" addr add 10.77.0.1/24 dev lan0
-ip -n "$CLI" addr add fd77::1/64 dev lan0 nodad
-ip -n "$LANNS" addr add "$CLIENT/24" dev eth0
-ip -n "$LANNS" addr add "$CLIENT6/64" dev eth0 nodad
-ip -n "$CLI" link set lan0 up
-ip -n "$LANNS" link set eth0 up
-ip -n "$LANNS" route add default via 10.77.0.1
-ip -n "$LANNS" -6 route add default via fd77::1
+# The router's LAN interface lan0 and the client behind it (made again
+# later, to check that watch follows it).
+make_lan0() {
+	ip link add lan0 netns "$CLI" type veth peer name eth0 netns "$LANNS"
+	ip -n "$CLI" addr add 10.77.0.1/24 dev lan0
+	ip -n "$CLI" addr add fd77::1/64 dev lan0 nodad
+	ip -n "$LANNS" addr add "$CLIENT/24" dev eth0
+	ip -n "$LANNS" addr add "$CLIENT6/64" dev eth0 nodad
+	ip -n "$CLI" link set lan0 up
+	ip -n "$LANNS" link set eth0 up
+	ip -n "$LANNS" route add default via 10.77.0.1
+	ip -n "$LANNS" -6 route add default via fd77::1
+}
+make_lan0
 ip -n "$INET" addr add "$SERVER2/32" dev lo
 bed_strict_gateways 3
 
@@ -300,17 +305,6 @@ check "attach with fast probes" attach --uplink "up0,$FAST" \
 	--uplink "up1,$FAST" --uplink "up2,$FAST" --lan lan0
 "$MLB" watch --cgroup "$CG" 2>> "$WORK/watch.log" &
 WATCH=$!
-health() {
-	"$MLB" status --cgroup "$CG" --json |
-		jq -r ".attachments[0].uplinks[$1].health.state"
-}
-wait_health() {
-	for _ in $(seq 100); do
-		[ "$(health "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 check "watch sees up1 up" wait_health 1 up
 ip -n "$INET" link set gw1 down
 check "up1 goes down" wait_health 1 down
@@ -325,17 +319,6 @@ tcp 60 > /dev/null
 check_eq "after recovery: 20/20/20 again" "20 20 20 " "$(counters syn0 syn1 syn2)"
 # The LAN interface deleted and made again (a new ifindex): watch puts the
 # program back on it.
-make_lan0() {
-	ip link add lan0 netns "$CLI" type veth peer name eth0 netns "$LANNS"
-	ip -n "$CLI" addr add 10.77.0.1/24 dev lan0
-	ip -n "$CLI" addr add fd77::1/64 dev lan0 nodad
-	ip -n "$LANNS" addr add "$CLIENT/24" dev eth0
-	ip -n "$LANNS" addr add "$CLIENT6/64" dev eth0 nodad
-	ip -n "$CLI" link set lan0 up
-	ip -n "$LANNS" link set eth0 up
-	ip -n "$LANNS" route add default via 10.77.0.1
-	ip -n "$LANNS" -6 route add default via fd77::1
-}
 ip -n "$CLI" link del lan0
 make_lan0
 lan0_has_program() {

@@ -47,17 +47,6 @@ valid() {
 scrape() {
 	in_cli curl -sS --max-time 10 -o "$1" -w '%{http_code}' "$URL/metrics"
 }
-health() {
-	"$MLB" status --cgroup "$CG" --json |
-		jq -r ".attachments[0].uplinks[$1].health.state"
-}
-wait_health() {
-	for _ in $(seq 100); do
-		[ "$(health "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # one_line_refusal ADDR: watch refuses it with exit 2 and one line.
 one_line_refusal() {
 	local rc

@@ -35,18 +35,6 @@ stop_watch() {
 	wait "$WATCH" 2>/dev/null
 	WATCH=
 }
-health() {
-	"$MLB" status --cgroup "$CG" --json |
-		jq -r ".attachments[0].uplinks[$1].health.state"
-}
-# wait_health I STATE: until uplink I is in STATE (at most 10 s).
-wait_health() {
-	for _ in $(seq 100); do
-		[ "$(health "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # connections N: N new connections from the cgroup; prints "UP0 UP1", the
 # number that left by each uplink.
 connections() {

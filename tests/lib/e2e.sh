@@ -6,3 +6,19 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/tap.sh
 . tests/lib/bed.sh
 WORK=$(mktemp -d)
+
+# health I: uplink I's health state ("up", "down", "unknown") as status
+# --json shows it for the attachment of $CG.
+health() {
+	"$MLB" status --cgroup "$CG" --json |
+		jq -r ".attachments[0].uplinks[$1].health.state"
+}
+
+# wait_health I STATE: until uplink I is in STATE (at most 10 s).
+wait_health() {
+	for _ in $(seq 100); do
+		[ "$(health "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
