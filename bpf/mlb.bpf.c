@@ -623,6 +623,15 @@ int mlb_tc_container(struct __sk_buff *skb)
  * entry is a closed connection of the same ports (TIME_WAIT, CLOSE) is a
  * new connection, which conntrack starts afresh: it is balanced as one.
  *
+ * A conntrack lookup costs more than the rest of the program, so each
+ * flow's mark is also kept in an LRU map consulted first: a hit is the
+ * whole of a packet's work.  The map is only a shortcut to conntrack: a
+ * flow it lost to LRU pressure finds its mark in conntrack again (and is
+ * put back), a TCP SYN always asks conntrack (its ports may be a closed
+ * connection's), and so does a flow whose uplink is no longer live.  A
+ * UDP flow whose conntrack entry expired while the map kept it keeps its
+ * uplink.
+ *
  * Ethernet frames with IPv4 or IPv6 (no extension headers) carrying TCP
  * or UDP; everything else goes on untouched. */
 #define ETH_HLEN 14
@@ -650,10 +659,24 @@ struct {
 	__type(value, __u64);
 } lan_flows SEC(".maps");
 
+/* The mark each LAN flow has (0: none of ours, left alone), keyed by
+ * what identifies the flow: its tuple as the packet has it, and the
+ * protocol. */
+struct lan_key {
+	struct bpf_sock_tuple tuple;	/* IPv4's: the rest zero */
+	__u32 l4proto;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MLB_MAX_FLOWS);
+	__type(key, struct lan_key);
+	__type(value, __u32);
+} lan_marks SEC(".maps");
+
 struct lan_flow {
-	struct bpf_sock_tuple tuple;
-	__u32 tuple_len;
-	__u8 l4proto;
+	struct lan_key key;
+	bool v6;
 	bool syn;			/* a TCP SYN without ACK */
 	struct mlb_addr dst;		/* as the destination trie keys it */
 };
@@ -690,14 +713,14 @@ static __always_inline bool parse_flow4(void *ip4, void *end,
 	/* later fragments carry no ports */
 	if (ip->frag_off & bpf_htons(IP_OFFSET_MASK))
 		return false;
-	f->l4proto = ip->protocol;
-	f->tuple.ipv4.saddr = ip->saddr;
-	f->tuple.ipv4.daddr = ip->daddr;
-	f->tuple_len = sizeof(f->tuple.ipv4);
+	f->key.l4proto = ip->protocol;
+	f->key.tuple.ipv4.saddr = ip->saddr;
+	f->key.tuple.ipv4.daddr = ip->daddr;
 	f->dst.word[2] = bpf_htonl(0xffff);
 	f->dst.word[3] = ip->daddr;
 	return read_ports(ip4 + ip->ihl * 4, end, ip->protocol,
-			  &f->tuple.ipv4.sport, &f->tuple.ipv4.dport, &f->syn);
+			  &f->key.tuple.ipv4.sport, &f->key.tuple.ipv4.dport,
+			  &f->syn);
 }
 
 static __always_inline bool parse_flow6(void *ip6, void *end,
@@ -707,13 +730,13 @@ static __always_inline bool parse_flow6(void *ip6, void *end,
 
 	if ((void *)(ip + 1) > end)
 		return false;
-	f->l4proto = ip->nexthdr;
-	__builtin_memcpy(f->tuple.ipv6.saddr, &ip->saddr, 16);
-	__builtin_memcpy(f->tuple.ipv6.daddr, &ip->daddr, 16);
+	f->key.l4proto = ip->nexthdr;
+	__builtin_memcpy(f->key.tuple.ipv6.saddr, &ip->saddr, 16);
+	__builtin_memcpy(f->key.tuple.ipv6.daddr, &ip->daddr, 16);
 	__builtin_memcpy(f->dst.word, &ip->daddr, 16);
-	f->tuple_len = sizeof(f->tuple.ipv6);
-	return read_ports(ip + 1, end, ip->nexthdr, &f->tuple.ipv6.sport,
-			  &f->tuple.ipv6.dport, &f->syn);
+	f->v6 = true;
+	return read_ports(ip + 1, end, ip->nexthdr, &f->key.tuple.ipv6.sport,
+			  &f->key.tuple.ipv6.dport, &f->syn);
 }
 
 static __always_inline bool parse_flow(struct __sk_buff *skb,
@@ -780,15 +803,58 @@ static __always_inline void set_mark(struct __sk_buff *skb,
 	skb->mark = (skb->mark & ~cfg->mark_mask) | mark;
 }
 
+/* Whether the uplink a mark of ours stands for still takes flows. */
+static __always_inline bool mark_is_live(const struct mlb_config *cfg,
+					 __u32 mark)
+{
+	__u32 uplink = (mark - cfg->mark_base) >> (cfg->mark_shift & 31);
+
+	return cfg->live & (1ULL << (uplink & (MLB_MAX_UPLINKS - 1)));
+}
+
+/* The flow's mark as its conntrack entry keeps it; -ENOENT for a new
+ * flow (no entry, or a SYN on a closed connection's ports), another
+ * negative number when the lookup failed. */
+static __always_inline long conntrack_mark(struct __sk_buff *skb,
+					   const struct mlb_config *cfg,
+					   struct lan_flow *f)
+{
+	struct bpf_ct_opts opts = {
+		.netns_id = -1,			/* this namespace */
+		.l4proto = (__u8)f->key.l4proto,
+	};
+	struct nf_conn *ct;
+	__u32 mark;
+	__u8 state;
+
+	/* constant sizes: the verifier checks the tuple's length */
+	if (f->v6)
+		ct = bpf_skb_ct_lookup(skb, &f->key.tuple,
+				       sizeof(f->key.tuple.ipv6), &opts,
+				       CT_OPTS_SIZE);
+	else
+		ct = bpf_skb_ct_lookup(skb, &f->key.tuple,
+				       sizeof(f->key.tuple.ipv4), &opts,
+				       CT_OPTS_SIZE);
+	if (!ct)
+		return opts.error == -ENOENT ? -ENOENT : -1;
+	state = ct->proto.tcp.state;
+	mark = ct->mark & cfg->mark_mask;
+	bpf_ct_release(ct);
+	if (f->syn && (state == TCP_CONNTRACK_TIME_WAIT ||
+		       state == TCP_CONNTRACK_CLOSE))
+		return -ENOENT;
+	return mark;
+}
+
 SEC("tc")
 int mlb_tc_lan(struct __sk_buff *skb)
 {
-	struct bpf_ct_opts opts = { .netns_id = -1 };	/* this namespace */
 	struct lan_flow f = {};
 	struct mlb_config *cfg;
-	struct nf_conn *ct;
-	__u32 zero = 0, mark;
+	__u32 zero = 0, mark, *known = NULL;
 	__u64 *count;
+	long found;
 	int uplink;
 
 	if (!parse_flow(skb, &f))
@@ -796,32 +862,37 @@ int mlb_tc_lan(struct __sk_buff *skb)
 	cfg = bpf_map_lookup_elem(&settings, &zero);
 	if (!cfg)
 		return TC_NEXT;
-	opts.l4proto = f.l4proto;
-	/* constant sizes: the verifier checks the tuple's length */
-	if (f.tuple_len == sizeof(f.tuple.ipv4))
-		ct = bpf_skb_ct_lookup(skb, &f.tuple, sizeof(f.tuple.ipv4),
-				       &opts, CT_OPTS_SIZE);
-	else
-		ct = bpf_skb_ct_lookup(skb, &f.tuple, sizeof(f.tuple.ipv6),
-				       &opts, CT_OPTS_SIZE);
-	if (ct) {
-		__u8 state = ct->proto.tcp.state;
-
-		mark = ct->mark & cfg->mark_mask;
-		bpf_ct_release(ct);
-		if (!f.syn || (state != TCP_CONNTRACK_TIME_WAIT &&
-			       state != TCP_CONNTRACK_CLOSE)) {
-			if (mark)
-				set_mark(skb, cfg, mark);
+	if (!f.syn) {
+		known = bpf_map_lookup_elem(&lan_marks, &f.key);
+		if (known && !*known)
+			return TC_NEXT;
+		if (known && mark_is_live(cfg, *known)) {
+			set_mark(skb, cfg, *known);
 			return TC_NEXT;
 		}
-	} else if (opts.error != -ENOENT) {
+	}
+	found = conntrack_mark(skb, cfg, &f);
+	if (found >= 0) {
+		mark = (__u32)found;
+		if (!known || *known != mark)
+			bpf_map_update_elem(&lan_marks, &f.key, &mark,
+					    BPF_ANY);
+		if (mark)
+			set_mark(skb, cfg, mark);
 		return TC_NEXT;
 	}
-	uplink = new_flow_uplink(cfg, &f);
-	if (uplink < 0 || uplink >= MLB_MAX_UPLINKS)
+	if (found != -ENOENT)
 		return TC_NEXT;
-	set_mark(skb, cfg, cfg->marks[uplink]);
+	uplink = new_flow_uplink(cfg, &f);
+	mark = uplink >= 0 && uplink < MLB_MAX_UPLINKS ?
+	       cfg->marks[uplink] : 0;
+	/* A UDP flow's first datagram is often its only one (a DNS query):
+	 * its second finds it in conntrack and puts it in the map. */
+	if (f.syn)
+		bpf_map_update_elem(&lan_marks, &f.key, &mark, BPF_ANY);
+	if (!mark)
+		return TC_NEXT;
+	set_mark(skb, cfg, mark);
 	count = bpf_map_lookup_elem(&lan_flows, &(__u32){ (__u32)uplink });
 	if (count)
 		*count += 1;

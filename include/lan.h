@@ -2,9 +2,9 @@
  * interface gets the program that balances their new flows
  * (bpf/mlb.bpf.c, mlb_tc_lan), which keeps each flow's uplink in its
  * conntrack entry's mark (saved by the attachment's nftables table, see
- * nat.h).  Here: the checks a --lan attachment needs first, putting the
- * program on the interfaces (again, when one is made again), and the
- * flows it counted.
+ * nat.h), with an LRU map of its own in front.  Here: the checks a
+ * --lan attachment needs first, putting the program on the interfaces
+ * (again, when one is made again), and the flows it counted.
  */
 #ifndef MLB_LAN_H
 #define MLB_LAN_H

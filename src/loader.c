@@ -425,8 +425,14 @@ int loader_attach(const struct mlb_state *state, int cgroup_fd,
 		mlb_fail(err, "sizing state map: %s", strerror(errno));
 		goto cleanup;
 	}
-	if (!state->nlan)
-		bpf_program__set_autoload(skel->progs.mlb_tc_lan, false);
+	/* without --lan no program uses the LAN flows' map, which goes
+	 * when attach exits: allocate one entry, not megabytes, meanwhile */
+	if (!state->nlan &&
+	    (bpf_program__set_autoload(skel->progs.mlb_tc_lan, false) ||
+	     bpf_map__set_max_entries(skel->maps.lan_marks, 1))) {
+		mlb_fail(err, "sizing the LAN flows' map: %s", strerror(errno));
+		goto cleanup;
+	}
 	if (mlb_bpf__load(skel)) {
 		mlb_fail(err, "loading BPF program: %s (run with --verbose "
 			 "for the verifier log)", strerror(errno));

@@ -169,7 +169,8 @@ int nat_install(struct mlb_state *state, struct mlb_err *err)
 	    "priority srcnat; policy accept; }\n", t, t);
 	/* A LAN flow's first packet (the only one a nat chain sees) carries
 	 * the mark mlb_tc_lan chose: keep it in the flow's conntrack entry,
-	 * where mlb_tc_lan finds it for every later packet.  Before the
+	 * where mlb_tc_lan finds it whenever its own map of flows lacks
+	 * it.  Before the
 	 * masquerade rules, which end the chain. */
 	if (state->nlan)
 		add(batch, cap, &len, "add rule inet %s postrouting iifname %s "

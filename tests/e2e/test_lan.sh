@@ -5,7 +5,8 @@
 # does not carry their own uplink's source, as ISPs do): new TCP and UDP
 # flows split by weight, IPv4 and IPv6, replies come back on every
 # uplink; long-lived UDP flows keep their uplink while many other flows
-# come and go and after an idle pause; bypass and pin by destination;
+# come and go, after an idle pause and when the program's LRU map has
+# lost them (conntrack has their mark); bypass and pin by destination;
 # sticky; failover with watch; the router's own sockets in the cgroup
 # are still balanced; detach leaves no tc program, nft table or pin; the
 # split again with clsact filters (kernels before 6.6).
@@ -244,6 +245,34 @@ check_eq "after 600 other flows each long-lived flow keeps its uplink" \
 sleep 8
 check_eq "after 8 s idle each long-lived flow keeps its uplink" \
 	"$first" "$(in_lan python3 "$WORK/flows.py" "$SERVER" 5003 $FLOWS)"
+# The program's LRU map of flow marks (lan_marks) is only a shortcut: a
+# flow it no longer holds gets its uplink back from conntrack.  Every
+# entry is deleted, then each long-lived flow sends again, each after a
+# new flow (so a program that balanced them afresh would give them the
+# uplinks in another order).
+lan_marks_id() {
+	local pin id
+	pin=/sys/fs/bpf/mlb/$(stat -c %i "$CG")/prog_tc_lan
+	for id in $(bpftool prog show pinned "$pin" -j | jq -r '.map_ids[]'); do
+		[ "$(bpftool map show id "$id" -j | jq -r .name)" = lan_marks ] ||
+			continue
+		echo "$id"
+		return
+	done
+}
+LAN_MARKS=$(lan_marks_id)
+bpftool map dump id "${LAN_MARKS:-0}" -j 2>/dev/null |
+	jq -r --arg id "$LAN_MARKS" '.[] | "map delete id \($id) key hex " +
+		(.key | map(ltrimstr("0x")) | join(" "))' > "$WORK/forget"
+check "the LRU map of flow marks held the long-lived flows" \
+	test "$(wc -l < "$WORK/forget")" -ge 3
+bpftool batch file "$WORK/forget" > /dev/null
+check_eq "every entry of the LRU map is deleted" 0 \
+	"$(bpftool map dump id "${LAN_MARKS:-0}" -j 2>/dev/null | jq length)"
+again=$(in_lan python3 "$WORK/flows.py" "$SERVER" 5003 40001 40011 40002 \
+	40012 40003 | awk '{ print $1, $3, $5 }')
+check_eq "without their LRU entries the long-lived flows keep their uplinks" \
+	"$first" "$again"
 
 # -- a new connection on the ports of a closed one is a new flow
 reset
