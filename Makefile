@@ -67,7 +67,7 @@ units: $(UNITS)
 $(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/systemd:
 	$(Q)mkdir -p $@
 
-$(BUILD)/mlb.bpf.o: bpf/mlb.bpf.c include/mlb.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
+$(BUILD)/mlb.bpf.o: bpf/mlb.bpf.c $(wildcard bpf/*.bpf.h) include/mlb.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
