@@ -55,6 +55,8 @@ int conn_dump_routes(struct nlconn *c, int family, unsigned char protocol,
 /* ---- the objects of an attachment -------------------------------------- */
 
 #define NFAMILIES 2
+/* The families an uplink may carry, in the order they are set up. */
+extern const int families[NFAMILIES];
 
 struct route_spec {
 	int family;

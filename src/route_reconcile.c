@@ -228,7 +228,6 @@ static void found_rule(const struct nlmsghdr *h, void *arg)
 static int dump_ours(struct nlconn *c, const struct mlb_state *state,
 		     struct found_list *l, struct mlb_err *err)
 {
-	static const int families[] = { AF_INET, AF_INET6 };
 
 	memset(l, 0, sizeof(*l));
 	l->state = state;
