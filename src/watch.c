@@ -326,7 +326,17 @@ static void tend(struct attachment_watch *a, uint64_t now)
 		leave();
 		return;
 	}
-	changed |= watch_check_links(a, &next);
+	/* A link that went down is out of the slot table before the slower
+	 * work below (routing repair, containers' veths): status already
+	 * shows it down, and new sockets must not get it meanwhile. */
+	if (watch_check_links(a, &next)) {
+		leave();
+		watch_apply_weights(a);
+		if (enter(a, &err)) {
+			leave();
+			return;
+		}
+	}
 	watch_repair_routing(a, &next);
 	if (a->check_links)
 		refresh_forward(a);
