@@ -52,28 +52,49 @@ static void detach_one(const struct mlb_state *state,
 	container_maps_forget(m, ifindex);
 }
 
-int containers_attach(const struct mlb_state *state, struct mlb_err *err)
-{
-	struct container_veth *veths;
+/* What attaching and refreshing both start from: the attachment's maps,
+ * the container veths there are now, and its pin directory. */
+struct veth_pass {
 	struct container_maps m;
+	struct container_veth *veths;
+	unsigned n;
 	char dir[128];
-	unsigned n, done;
-	bool failed = false;
+};
 
-	if (container_maps_open(state->cgroup_id, &m, err))
+static int pass_begin(const struct mlb_state *state, struct veth_pass *p,
+		      struct mlb_err *err)
+{
+	if (container_maps_open(state->cgroup_id, &p->m, err))
 		return -1;
-	if (container_veths_find(state, &veths, &n, err)) {
-		container_maps_close(&m);
+	if (container_veths_find(state, &p->veths, &p->n, err)) {
+		container_maps_close(&p->m);
 		return -1;
 	}
-	loader_pin_dir(state->cgroup_id, dir, sizeof(dir));
-	for (done = 0; done < n && !failed; done++)
-		failed = attach_one(state, &m, dir, &veths[done], err) != 0;
+	loader_pin_dir(state->cgroup_id, p->dir, sizeof(p->dir));
+	return 0;
+}
+
+static void pass_end(struct veth_pass *p)
+{
+	free(p->veths);
+	container_maps_close(&p->m);
+}
+
+int containers_attach(const struct mlb_state *state, struct mlb_err *err)
+{
+	struct veth_pass p;
+	unsigned done;
+	bool failed = false;
+
+	if (pass_begin(state, &p, err))
+		return -1;
+	for (done = 0; done < p.n && !failed; done++)
+		failed = attach_one(state, &p.m, p.dir, &p.veths[done],
+				    err) != 0;
 	if (failed)		/* all or nothing */
 		for (unsigned i = 0; i + 1 < done; i++)
-			detach_one(state, &m, dir, veths[i].ifindex);
-	free(veths);
-	container_maps_close(&m);
+			detach_one(state, &p.m, p.dir, p.veths[i].ifindex);
+	pass_end(&p);
 	return failed ? -1 : 0;
 }
 
@@ -122,37 +143,29 @@ static void forget_gone(const struct mlb_state *state,
 
 int containers_refresh(const struct mlb_state *state, struct mlb_err *err)
 {
-	struct container_veth *veths;
-	struct container_maps m;
+	struct veth_pass p;
 	struct mlb_err one;
-	char dir[128];
-	unsigned n;
 	int ret = 0;
 
-	if (container_maps_open(state->cgroup_id, &m, err))
+	if (pass_begin(state, &p, err))
 		return -1;
-	if (container_veths_find(state, &veths, &n, err)) {
-		container_maps_close(&m);
-		return -1;
-	}
-	loader_pin_dir(state->cgroup_id, dir, sizeof(dir));
-	forget_gone(state, &m, dir, veths, n);
+	forget_gone(state, &p.m, p.dir, p.veths, p.n);
 	/* Each veth on its own: one that fails (gone meanwhile) does not
 	 * keep the others from being balanced. */
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < p.n; i++) {
+		const struct container_veth *c = &p.veths[i];
 		struct mlb_veth v;
 
-		if (bpf_map_lookup_elem(m.veths, &veths[i].ifindex, &v) == 0 &&
-		    v.netnsid == veths[i].v.netnsid &&
+		if (bpf_map_lookup_elem(p.m.veths, &c->ifindex, &v) == 0 &&
+		    v.netnsid == c->v.netnsid &&
 		    tc_is_attached(state->tc_mode, state->cgroup_id,
-				   (int)veths[i].ifindex, m.prog_id))
+				   (int)c->ifindex, p.m.prog_id))
 			continue;
-		if (attach_one(state, &m, dir, &veths[i], &one) && !ret) {
+		if (attach_one(state, &p.m, p.dir, c, &one) && !ret) {
 			*err = one;
 			ret = -1;
 		}
 	}
-	free(veths);
-	container_maps_close(&m);
+	pass_end(&p);
 	return ret;
 }

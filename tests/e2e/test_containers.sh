@@ -58,6 +58,13 @@ count() {
 }
 SRV="$(bed_server_start "$WORK/srv") $(bed_server_start "$WORK/srv6" "" 5000 "$SERVER6")"
 SRV="$SRV $(bed_server_start "$WORK/udp" --udp 5001)"
+# The containers make hundreds of connections to one server port: a new
+# one may draw the source port of an earlier one whose conntrack entry
+# (and the masquerade address it holds) is still in TIME_WAIT on the
+# host, which outlives the container's own TIME_WAIT.  Short timeouts
+# there keep rounds apart, as bench/run.sh does.
+in_cli sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=1 \
+	net.netfilter.nf_conntrack_tcp_timeout_close=1
 
 # The host: forwarding, the bridge, the pod's veth, the masquerade.
 in_cli sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
@@ -220,7 +227,10 @@ health() {
 ip -n "$INET" link set gw2 down
 for _ in $(seq 100); do [ "$(health)" = down ] && break; sleep 0.1; done
 check_eq "watch took up2 out" down "$(health)"
-check_eq "c1 with up2 down: TCP split" "30 30 0 failures 0" "$(split tcp c1 "$BAL/c1")"
+C1_DOWN=$(split tcp c1 "$BAL/c1")
+check_eq "c1 with up2 down: TCP split" "30 30 0 failures 0" "$C1_DOWN"
+[ "$C1_DOWN" = "30 30 0 failures 0" ] ||
+	sed 's/^/#   watch: /' "$WORK/watch.log" >&2
 check_eq "the pod with up2 down: TCP split" "30 30 0 failures 0" "$(split tcp pod "$BAL/pod")"
 check_eq "c2 with up2 down: still up1" "0 60 0 failures 0" "$(split tcp c2 "$PIN/c2")"
 ip -n "$INET" link set gw2 up
