@@ -220,12 +220,6 @@ static __always_inline void count_container_flow(__u32 ifindex,
 		bpf_map_update_elem(&veth_counts, &key, &one, BPF_NOEXIST);
 }
 
-static __always_inline void put_mark(struct __sk_buff *skb,
-				     const struct mlb_config *cfg, __u32 mark)
-{
-	skb->mark = (skb->mark & ~cfg->mark_mask) | mark;
-}
-
 #ifdef MLB_TC_LOOKUP_EVERY_PACKET
 /* The comparison build: a socket lookup for every packet, no flow map. */
 static __always_inline void mark_container_packet(

@@ -192,12 +192,6 @@ static __always_inline int new_flow_uplink(const struct mlb_config *cfg,
 	return next_uplink(cfg);
 }
 
-static __always_inline void set_mark(struct __sk_buff *skb,
-				     const struct mlb_config *cfg, __u32 mark)
-{
-	skb->mark = (skb->mark & ~cfg->mark_mask) | mark;
-}
-
 /* Whether the uplink a mark of ours stands for still takes flows. */
 static __always_inline bool mark_is_live(const struct mlb_config *cfg,
 					 __u32 mark)
@@ -262,7 +256,7 @@ int mlb_tc_lan(struct __sk_buff *skb)
 		if (known && !*known)
 			return TC_NEXT;
 		if (known && mark_is_live(cfg, *known)) {
-			set_mark(skb, cfg, *known);
+			put_mark(skb, cfg, *known);
 			return TC_NEXT;
 		}
 	}
@@ -273,7 +267,7 @@ int mlb_tc_lan(struct __sk_buff *skb)
 			bpf_map_update_elem(&lan_marks, &f.key, &mark,
 					    BPF_ANY);
 		if (mark)
-			set_mark(skb, cfg, mark);
+			put_mark(skb, cfg, mark);
 		return TC_NEXT;
 	}
 	if (found != -ENOENT)
@@ -287,7 +281,7 @@ int mlb_tc_lan(struct __sk_buff *skb)
 		bpf_map_update_elem(&lan_marks, &f.key, &mark, BPF_ANY);
 	if (!mark)
 		return TC_NEXT;
-	set_mark(skb, cfg, mark);
+	put_mark(skb, cfg, mark);
 	count = bpf_map_lookup_elem(&lan_flows, &(__u32){ (__u32)uplink });
 	if (count)
 		*count += 1;

@@ -319,6 +319,13 @@ int mlb_sendmsg6(struct bpf_sock_addr *ctx)
  * Both always let the packet go on (TCX_NEXT, TC_ACT_UNSPEC: -1). */
 #define TC_NEXT -1
 
+/* Our mark on a packet, the bits of others' marks kept. */
+static __always_inline void put_mark(struct __sk_buff *skb,
+				     const struct mlb_config *cfg, __u32 mark)
+{
+	skb->mark = (skb->mark & ~cfg->mark_mask) | mark;
+}
+
 #include "container.bpf.h"
 #include "lan.bpf.h"
 
