@@ -2,14 +2,16 @@
 # run.sh - run every test program and end with one line "N passed, N failed".
 #
 # Each program prints TAP-style lines ("ok ..." / "not ok ..."); cmocka is
-# asked for TAP.  A program that exits non-zero without a "not ok" line
+# asked for TAP.  TESTS="balance lan demo" runs only the tests so named
+# (test_balance, test_lan.sh, ...; "fuzz" is the fuzzer's run, "demo" is
+# scripts/demo.sh checked for a split), as make vmtest's smoke set does.  A program that exits non-zero without a "not ok" line
 # counts as one failure of its own.
 set -u
-BUILD=${1:-build}
+BUILD=$(realpath -m "${1:-build}")
 cd "$(dirname "$0")/.."
-export MLB=${MLB:-$PWD/$BUILD/mlb-bpf}
-export MLB_ASAN=$PWD/$BUILD/asan/mlb-bpf
-export CRR=$PWD/$BUILD/crr
+export MLB=${MLB:-$BUILD/mlb-bpf}
+export MLB_ASAN=$BUILD/asan/mlb-bpf
+export CRR=$BUILD/crr
 export CMOCKA_MESSAGE_OUTPUT=TAP
 
 passed=0
@@ -34,13 +36,41 @@ run_one() {
 	fi
 }
 
+# wanted NAME: whether TESTS (empty: everything but the demo) names it.
+wanted() {
+	local w
+	[ -z "${TESTS:-}" ] && [ "$1" != demo ] && return 0
+	for w in ${TESTS:-}; do
+		[ "$w" = "$1" ] && return 0
+	done
+	return 1
+}
+
+# The demo, as a check: it succeeds and both uplinks carry its IPv4 and
+# its IPv6 connections once attached.
+demo_check() {
+	local out rc
+	out=$(scripts/demo.sh "$MLB" "$CRR" 2>&1)
+	rc=$?
+	printf '%s\n' "$out"
+	if [ "$rc" -eq 0 ] && [ "$(printf '%s\n' "$out" |
+	    grep -cE 'left by up0: [1-9][0-9]*, by up1: [1-9]')" -eq 2 ]; then
+		echo "ok - demo: both uplinks carry IPv4 and IPv6"
+	else
+		echo "not ok - demo: status $rc, or no split"
+	fi
+}
+
 for t in "$BUILD"/tests/test_*; do
-	[ -x "$t" ] && run_one "$(basename "$t")" "$t"
+	name=$(basename "$t")
+	[ -x "$t" ] && wanted "${name#test_}" && run_one "$name" "$t"
 done
 # A bounded fuzz run of the configuration parser (FUZZ_SECONDS, default 30).
-run_one fuzz_config tests/fuzz/run.sh "$BUILD"
+wanted fuzz && run_one fuzz_config tests/fuzz/run.sh "$BUILD"
+wanted demo && run_one demo demo_check
 for t in tests/e2e/test_*.sh; do
-	[ -f "$t" ] && run_one "$(basename "$t")" bash "$t"
+	name=$(basename "$t" .sh)
+	[ -f "$t" ] && wanted "${name#test_}" && run_one "$name.sh" bash "$t"
 done
 
 echo "$passed passed, $failed failed"
