@@ -493,7 +493,8 @@ int features_check_state(const struct mlb_state *state, struct mlb_err *err)
 		return -1;
 	/* nf_conntrack may be a module that the attachment's masquerade
 	 * table loads: asked again, strictly, once that table exists */
-	if (state->nlan && features_require(FEAT_CT_KFUNCS, "--lan", false, err))
+	if (state->nlan &&
+	    features_require(FEAT_CT_KFUNCS, "--lan", false, err))
 		return -1;
 	return 0;
 }

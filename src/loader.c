@@ -434,7 +434,8 @@ int loader_attach(const struct mlb_state *state, int cgroup_fd,
 		 * is the verifier's to explain */
 		if (features_check_state(state, err) == 0)
 			mlb_fail(err, "loading BPF program: %s (run with "
-				 "--verbose for the verifier log)", strerror(e));
+				 "--verbose for the verifier log)",
+				 strerror(e));
 		goto cleanup;
 	}
 
