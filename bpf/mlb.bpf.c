@@ -58,6 +58,12 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* --record-sockets, set by the loader before load.  Without it the
+ * verifier drops remember_choice() as dead code, so the object loads on a
+ * kernel whose cgroup/sock_create programs have no socket storage (5.9+;
+ * the loader then does not make sk_uplink either). */
+const volatile bool record_sockets = false;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -179,7 +185,7 @@ int mlb_sock_create(struct bpf_sock *sk)
 	mark = cfg->marks[uplink & (MLB_MAX_UPLINKS - 1)];
 	sk->mark = mark;
 	count_socket(uplink);
-	if (cfg->flags & MLB_F_RECORD_SOCKETS)
+	if (record_sockets && (cfg->flags & MLB_F_RECORD_SOCKETS))
 		remember_choice(sk, uplink, mark);
 	return 1;	/* always allow the socket */
 }

@@ -24,8 +24,9 @@ int lan_resolve(struct mlb_state *state, struct mlb_err *err);
 int lan_check_forwarding(const struct mlb_state *state, struct mlb_err *err);
 
 /* Whether the kernel has the conntrack kfuncs mlb_tc_lan calls
- * (bpf_skb_ct_lookup, bpf_ct_release), in vmlinux or in a loaded
- * nf_conntrack module; an error says what is missing. */
+ * (bpf_skb_ct_lookup, bpf_ct_release) and the ct mark, in vmlinux or in
+ * the nf_conntrack module, which must be loaded by now (kernel_features.h); the
+ * one line says what is missing. */
 int lan_check_kernel(struct mlb_err *err);
 
 /* Put the program on every --lan interface of the state (the caller is in

@@ -24,7 +24,7 @@ struct mlb_pins {
 	int settings;
 	int slots;
 	int counters;
-	int sk_uplink;
+	int sk_uplink;		/* -1 where the kernel has no socket storage */
 	int state;
 	int health;
 	int dest_rules;

@@ -10,5 +10,6 @@ extern const char metrics_usage[];
 extern const char repair_usage[];
 extern const char apply_usage[];
 extern const char watch_usage[];
+extern const char features_usage[];
 
 #endif

@@ -14,6 +14,7 @@
 #include "cgroup.h"
 #include "forward.h"
 #include "journal.h"
+#include "kernel_features.h"
 #include "lan.h"
 #include "loader.h"
 #include "lock.h"
@@ -476,7 +477,7 @@ int attachment_prepare(const struct attach_request *req,
 
 	if (validate_request(req, state, err))
 		return ATTACHMENT_BAD_INPUT;
-	if (netns_save_home(err) ||
+	if (features_check_state(state, err) || netns_save_home(err) ||
 	    attachment_cgroup_id(req->cgroup, &id, state->cgroup_path,
 				 sizeof(state->cgroup_path), err))
 		return -1;
@@ -499,7 +500,9 @@ int attachment_attach(const struct attach_request *req, struct mlb_err *err)
 
 	if (validate_request(req, &state, err))
 		return ATTACHMENT_BAD_INPUT;
-	if (preflight_privileges(err) || preflight_kernel(err) ||
+	/* what this kernel lacks of what the request needs: refused in one
+	 * line before anything is changed */
+	if (preflight_privileges(err) || features_check_state(&state, err) ||
 	    netns_save_home(err))
 		return -1;
 	if (!cgroup) {

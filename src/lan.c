@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "kernel_features.h"
 #include "lan.h"
 #include "loader.h"
 #include "route.h"
@@ -90,39 +90,11 @@ int lan_check_forwarding(const struct mlb_state *state, struct mlb_err *err)
 	return 0;
 }
 
-/* Whether btf has a function of that name. */
-static bool has_func(const struct btf *btf, const char *name)
-{
-	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
-}
-
 int lan_check_kernel(struct mlb_err *err)
 {
-	static const char *const kfuncs[] = { "bpf_skb_ct_lookup",
-					      "bpf_ct_release" };
-	struct btf *vmlinux = btf__load_vmlinux_btf(), *module = NULL;
-	int ret = 0;
-
-	if (!vmlinux)
-		return mlb_fail(err, "--lan needs the kernel's BTF "
-				"(/sys/kernel/btf/vmlinux): %s",
-				strerror(errno));
-	/* nf_conntrack built as a module has them in its own BTF; the
-	 * masquerade table made before this has loaded it */
-	if (!has_func(vmlinux, kfuncs[0]))
-		module = btf__load_module_btf("nf_conntrack", vmlinux);
-	for (size_t i = 0; i < sizeof(kfuncs) / sizeof(kfuncs[0]); i++)
-		if (!has_func(vmlinux, kfuncs[i]) &&
-		    !has_func(module, kfuncs[i])) {
-			ret = mlb_fail(err, "--lan needs the kernel's conntrack "
-				       "kfunc %s (Linux 6.1 or later with "
-				       "nf_conntrack and BTF); this kernel "
-				       "has none", kfuncs[i]);
-			break;
-		}
-	btf__free(module);
-	btf__free(vmlinux);
-	return ret;
+	/* strict: by now the masquerade table has loaded nf_conntrack, if
+	 * a module, so its BTF can be asked */
+	return features_require(FEAT_CT_KFUNCS, "--lan", true, err);
 }
 
 /* The pinned LAN program and its id. */

@@ -20,9 +20,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "kernel_features.h"
 #include "loader.h"
+#include "loader_internal.h"
 #include "mlb.h"
-#include "mlb.skel.h"
 #include "slots.h"
 
 /* Pin names inside an attachment's directory. */
@@ -254,11 +255,6 @@ static int write_dest_rules(int fd, const struct mlb_state *state,
 	return 0;
 }
 
-static bool wants_dest_programs(const struct mlb_state *state)
-{
-	return state->ndests || state->sticky_seconds;
-}
-
 /* Attach the pinned destination programs in dir to the cgroup and pin
  * their links (a link already pinned stays as it is). */
 static int attach_dest_programs(int cgroup_fd, const char *dir,
@@ -323,6 +319,8 @@ static int pin_dest_programs(struct mlb_bpf *skel, const char *dir,
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < NDEST_HOOKS; i++) {
+		if (!bpf_program__autoload(progs[i]))
+			continue;	/* this kernel cannot run them */
 		pin_path(dir, dest_hooks[i].prog_pin, path, sizeof(path));
 		if (bpf_program__pin(progs[i], path))
 			return mlb_fail(err, "pinning %s: %s", path,
@@ -392,6 +390,8 @@ static int pin_all(struct mlb_bpf *skel, struct bpf_link *link,
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		if (!bpf_map__autocreate(maps[i].map))
+			continue;	/* left out for this kernel */
 		pin_path(dir, maps[i].name, path, sizeof(path));
 		if (bpf_map__pin(maps[i].map, path))
 			return mlb_fail(err, "pinning %s: %s", path,
@@ -425,17 +425,17 @@ int loader_attach(const struct mlb_state *state, int cgroup_fd,
 		mlb_fail(err, "sizing state map: %s", strerror(errno));
 		goto cleanup;
 	}
-	/* without --lan no program uses the LAN flows' map, which goes
-	 * when attach exits: allocate one entry, not megabytes, meanwhile */
-	if (!state->nlan &&
-	    (bpf_program__set_autoload(skel->progs.mlb_tc_lan, false) ||
-	     bpf_map__set_max_entries(skel->maps.lan_marks, 1))) {
-		mlb_fail(err, "sizing the LAN flows' map: %s", strerror(errno));
+	if (loader_fit(skel, state, err))
 		goto cleanup;
-	}
 	if (mlb_bpf__load(skel)) {
-		mlb_fail(err, "loading BPF program: %s (run with --verbose "
-			 "for the verifier log)", strerror(errno));
+		int e = errno;
+
+		/* a feature missing is said in its one line; anything else
+		 * is the verifier's to explain */
+		if (features_check_state(state, err) == 0)
+			mlb_fail(err, "loading BPF program: %s (run with "
+				 "--verbose for the verifier log)",
+				 strerror(e));
 		goto cleanup;
 	}
 
@@ -477,7 +477,7 @@ int loader_attach(const struct mlb_state *state, int cgroup_fd,
 	    pin_dest_programs(skel, tmpdir, err) ||
 	    pin_tc_programs(skel, tmpdir, err))
 		goto cleanup;
-	if (wants_dest_programs(state) &&
+	if (loader_wants_dest_programs(state) &&
 	    attach_dest_programs(cgroup_fd, tmpdir, err))
 		goto cleanup;
 	/* Publish all pins at once: status and detach never see a partial
@@ -523,7 +523,6 @@ int loader_open(uint64_t cgroup_id, struct mlb_pins *pins, struct mlb_err *err)
 	    (pins->settings = open_pin(dir, PIN_SETTINGS, err)) < 0 ||
 	    (pins->slots = open_pin(dir, PIN_SLOTS, err)) < 0 ||
 	    (pins->counters = open_pin(dir, PIN_COUNTERS, err)) < 0 ||
-	    (pins->sk_uplink = open_pin(dir, PIN_SK_UPLINK, err)) < 0 ||
 	    (pins->state = open_pin(dir, PIN_STATE, err)) < 0 ||
 	    (pins->health = open_pin(dir, PIN_HEALTH, err)) < 0 ||
 	    (pins->dest_rules = open_pin(dir, PIN_DEST_RULES, err)) < 0 ||
@@ -531,6 +530,8 @@ int loader_open(uint64_t cgroup_id, struct mlb_pins *pins, struct mlb_err *err)
 		loader_close(pins);
 		return -1;
 	}
+	/* made only where the kernel has socket storage (loader_fit.c) */
+	pins->sk_uplink = open_pin(dir, PIN_SK_UPLINK, NULL);
 	return 0;
 }
 
@@ -723,7 +724,7 @@ int loader_set_destinations(const struct mlb_pins *pins,
 				strerror(errno));
 	/* Rules before programs, so a program never runs on a stale trie
 	 * it was just attached for; programs off before the last rules go. */
-	if (wants_dest_programs(state)) {
+	if (loader_wants_dest_programs(state)) {
 		if (write_dest_rules(pins->dest_rules, state, err))
 			return -1;
 		if (attach_dest_programs(cgroup_fd, dir, err))

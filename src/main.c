@@ -20,6 +20,7 @@
 #include "attachment.h"
 #include "config.h"
 #include "journal.h"
+#include "kernel_features.h"
 #include "options.h"
 #include "preflight.h"
 #include "repair.h"
@@ -590,6 +591,41 @@ static int cmd_watch(int argc, char **argv)
 	return finish(watch_run(&d, &err), &err);
 }
 
+static int cmd_features(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct mlb_err err = {};
+	bool json = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":jh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(features_usage, stdout);
+			return EXIT_SUCCESS;
+		default:
+			return option_error("features", c, argv);
+		}
+	}
+	if (optind < argc) {
+		error_line("features: unexpected argument \"%s\"",
+			   argv[optind]);
+		return EXIT_USAGE;
+	}
+	/* the probes load programs: without privileges every one would
+	 * say "absent" */
+	if (preflight_privileges(&err))
+		return finish(-1, &err);
+	return finish(features_show(stdout, json, &err), &err);
+}
+
 static const struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -602,6 +638,7 @@ static const struct command {
 	{ "watch", cmd_watch, watch_usage },
 	{ "repair", cmd_repair, repair_usage },
 	{ "apply", cmd_apply, apply_usage },
+	{ "features", cmd_features, features_usage },
 };
 
 static const struct command *find_command(const char *name)

@@ -19,11 +19,8 @@
 #include <netlink/netlink.h>
 #include <netlink/route/classifier.h>
 
+#include "kernel_features.h"
 #include "tc.h"
-
-/* enum bpf_attach_type's BPF_TCX_INGRESS (uapi 6.6), which older headers
- * do not have. */
-#define MLB_BPF_TCX_INGRESS 46
 
 #define TCX_PIN_PREFIX "tcx-"
 
@@ -39,22 +36,13 @@ const char *tc_mode_name(uint32_t mode)
 	}
 }
 
-/* Asking the loopback device (ifindex 1 in every namespace) which tcx
- * programs it has fails with EINVAL on kernels without tcx. */
-static bool kernel_has_tcx(void)
-{
-	__u32 count = 0;
-
-	return bpf_prog_query(1, MLB_BPF_TCX_INGRESS, 0, NULL, NULL,
-			      &count) == 0;
-}
-
 int tc_pick_mode(uint32_t *mode, struct mlb_err *err)
 {
 	const char *forced = getenv("MLB_TC_MODE");
 
+	/* kernel_features.c asks the kernel (and a test build may hide tcx) */
 	if (!forced || !*forced) {
-		*mode = kernel_has_tcx() ? MLB_TC_TCX : MLB_TC_CLSACT;
+		*mode = features_have(FEAT_TCX) ? MLB_TC_TCX : MLB_TC_CLSACT;
 		return 0;
 	}
 	if (!strcmp(forced, "clsact")) {
@@ -62,9 +50,8 @@ int tc_pick_mode(uint32_t *mode, struct mlb_err *err)
 		return 0;
 	}
 	if (!strcmp(forced, "tcx")) {
-		if (!kernel_has_tcx())
-			return mlb_fail(err, "MLB_TC_MODE=tcx: this kernel has "
-					"no tcx links (6.6 or later needed)");
+		if (features_require(FEAT_TCX, "MLB_TC_MODE=tcx", true, err))
+			return -1;
 		*mode = MLB_TC_TCX;
 		return 0;
 	}

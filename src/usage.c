@@ -19,6 +19,7 @@ const char main_usage[] =
 "  apply    make the attachments what a configuration file says\n"
 "  watch    keep new sockets off dead uplinks, repair routing (daemon)\n"
 "  repair   put back routing the kernel dropped (a link went down and up)\n"
+"  features what this kernel offers of what mlb-bpf uses\n"
 "  help     show help for a command\n"
 "\n"
 "Examples:\n"
@@ -29,6 +30,7 @@ const char main_usage[] =
 "  mlb-bpf apply --check -c /etc/mlb-bpf/mlb-bpf.conf\n"
 "  mlb-bpf watch --config /etc/mlb-bpf/mlb-bpf.conf\n"
 "  mlb-bpf detach --cgroup /sys/fs/cgroup/user.slice\n"
+"  mlb-bpf features\n"
 "\n"
 "Options:\n"
 "  -h, --help      show this help (or `mlb-bpf COMMAND --help`)\n"
@@ -218,3 +220,18 @@ const char watch_usage[] =
 "      --down N         failed probes in a row to take an uplink out (3)\n"
 "      --up N           answered probes in a row to put it back (3)\n"
 "  -h, --help           show this help\n";
+
+const char features_usage[] =
+"Usage: mlb-bpf features [--json]\n"
+"\n"
+"Probe the running kernel for each feature mlb-bpf uses, as bpftool\n"
+"feature probe does (a tiny program or map is loaded, kfuncs are looked\n"
+"up in BTF; nothing is attached or changed), and show whether it is\n"
+"present, the first Linux release that has it and what needs it.  A\n"
+"feature every attachment needs is missing: attach refuses.  One an\n"
+"option needs: that option is refused, in one line naming the feature,\n"
+"and everything else works.  tcx missing: tc programs go on clsact.\n"
+"\n"
+"Options:\n"
+"  -j, --json          machine-readable output\n"
+"  -h, --help          show this help\n";

@@ -6,6 +6,9 @@
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	     -fno-sanitize-recover=all
+# The test build's hooks (MLB_TEST_HIDE_FEATURES, see kernel_features.h): in the
+# ASan copy and the unit tests only, never in the shipped binary.
+TEST_HOOKS := -DMLB_TEST_HOOKS
 ASAN_OBJS := $(patsubst src/%.c,$(BUILD)/asan/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -26,7 +29,7 @@ $(BUILD)/asan:
 
 $(BUILD)/asan/%.o: src/%.c $(SKEL) | $(BUILD)/asan
 	$(call msg,CC-ASAN,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(TEST_HOOKS) -MMD -MP -c $< -o $@
 
 $(BUILD)/asan/mlb-bpf: $(BUILD)/asan/main.o $(ASAN_OBJS)
 	$(call msg,LINK,$@)
@@ -34,7 +37,7 @@ $(BUILD)/asan/mlb-bpf: $(BUILD)/asan/main.o $(ASAN_OBJS)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(ASAN_OBJS) | $(BUILD)/tests
 	$(call msg,CC-TEST,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $< $(ASAN_OBJS) $(PKG_LIBS) \
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(TEST_HOOKS) $< $(ASAN_OBJS) $(PKG_LIBS) \
 		-lcmocka -o $@
 
 $(BUILD)/tests/test_%: tests/bpf/test_%.c $(LIB_OBJS) | $(BUILD)/tests

@@ -70,12 +70,14 @@ expect() {
 }
 
 expect "commands" "mlb-bpf " \
-	apply attach detach help metrics repair status watch
+	apply attach detach features help metrics repair status watch
 expect "commands by prefix" "mlb-bpf de" detach
 expect "help COMMAND" "mlb-bpf help a" apply attach
 expect "detach options" "mlb-bpf detach -" \
 	--all --cgroup --help --verbose
 expect "status options" "mlb-bpf status --" --cgroup --help --json
+expect "features options" "mlb-bpf features --" --help --json
+expect "help features" "mlb-bpf help f" features
 expect "attach options by prefix" "mlb-bpf attach --uplink up0 --ma" \
 	--mark-base --mark-mask --masquerade
 expect "watch options by prefix" "mlb-bpf watch --d" --down
