@@ -33,8 +33,20 @@
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 #define IP_OFFSET_MASK 0x1fff		/* fragment offset in frag_off */
-#define CT_OPTS_SIZE 12			/* the size every kernel accepts */
 #define ENOENT 2
+
+/* The lookup's options as every kernel since 5.18 lays them out (12
+ * bytes; 6.12 appended the conntrack zone).  Our own type, not vmlinux.h's
+ * struct bpf_ct_opts: a field written through that one is relocated
+ * against the running kernel's BTF, and zeroing the zone fields that 6.1
+ * lacks fails the load. */
+struct lan_ct_opts {
+	__s32 netns_id;
+	__s32 error;
+	__u8 l4proto;
+	__u8 dir;
+	__u8 reserved[2];
+};
 
 /* Weak: the object loads on a kernel without them; mlb_tc_lan is then not
  * loaded at all (src/loader.c), and only --lan attachments fail. */
@@ -208,7 +220,7 @@ static __always_inline long conntrack_mark(struct __sk_buff *skb,
 					   const struct mlb_config *cfg,
 					   struct lan_flow *f)
 {
-	struct bpf_ct_opts opts = {
+	struct lan_ct_opts opts = {
 		.netns_id = -1,			/* this namespace */
 		.l4proto = (__u8)f->key.l4proto,
 	};
@@ -219,12 +231,14 @@ static __always_inline long conntrack_mark(struct __sk_buff *skb,
 	/* constant sizes: the verifier checks the tuple's length */
 	if (f->v6)
 		ct = bpf_skb_ct_lookup(skb, &f->key.tuple,
-				       sizeof(f->key.tuple.ipv6), &opts,
-				       CT_OPTS_SIZE);
+				       sizeof(f->key.tuple.ipv6),
+				       (struct bpf_ct_opts *)&opts,
+				       sizeof(opts));
 	else
 		ct = bpf_skb_ct_lookup(skb, &f->key.tuple,
-				       sizeof(f->key.tuple.ipv4), &opts,
-				       CT_OPTS_SIZE);
+				       sizeof(f->key.tuple.ipv4),
+				       (struct bpf_ct_opts *)&opts,
+				       sizeof(opts));
 	if (!ct)
 		return opts.error == -ENOENT ? -ENOENT : -1;
 	state = ct->proto.tcp.state;

@@ -31,7 +31,11 @@ done
 echo "vmtest: $(uname -r) up after $(cut -d' ' -f1 /proc/uptime) s"
 cd "$VMTEST_ROOT"
 export TESTS FUZZ_SECONDS
-tests/run.sh "$VMTEST_BUILD" 2>&1 | tee /vmtest/log
+if [ -n "${VMTEST_CMD:-}" ]; then
+	bash -c "$VMTEST_CMD" 2>&1 | tee /vmtest/log
+else
+	tests/run.sh "$VMTEST_BUILD" 2>&1 | tee /vmtest/log
+fi
 echo "${PIPESTATUS[0]}" >/vmtest/rc
 sync
 echo o >/proc/sysrq-trigger

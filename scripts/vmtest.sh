@@ -17,6 +17,7 @@
 # status and ends with the suite's "N passed, N failed" line.
 #
 # Environment: TESTS="balance lan demo" runs a subset (see tests/run.sh);
+# VMTEST_CMD="..." runs that shell command instead of the suite;
 # VMTEST_MEM (MiB, default 4096), VMTEST_CPUS (default 2),
 # VMTEST_TIMEOUT (seconds, default 7200), FUZZ_SECONDS.
 # Uses KVM where /dev/kvm can be opened, TCG (software emulation) where not.
@@ -125,6 +126,7 @@ VMTEST_BUILD='$BUILD'
 VMTEST_KDIR='$KDIR'
 TESTS='${TESTS:-}'
 FUZZ_SECONDS='${FUZZ_SECONDS:-30}'
+VMTEST_CMD=$(printf '%q' "${VMTEST_CMD:-}")
 EOF
 
 ACCEL=tcg,thread=multi
@@ -152,5 +154,8 @@ fi
 rc=$(cat "$OUT/rc")
 summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$OUT/log" | tail -n 1 || true)
 echo "vmtest: kernel $KVER: suite exited $rc after ${elapsed}s"
+if [ -n "${VMTEST_CMD:-}" ]; then
+	exit "$rc"
+fi
 echo "${summary:-0 passed, 1 failed}"
 [ "$rc" -eq 0 ] && [ -n "$summary" ]
