@@ -10,6 +10,9 @@
 #   make scale      a minute at full socket rate from every CPU: counters,
 #                   map memory, sticky map; shared vs per-CPU cursor cost
 #                   (SCALE_ARGS="--duration 60 --rounds 7 --count 200000")
+#   make vmtest KERNEL=6.1
+#                   the suite on another kernel (a Debian linux-image
+#                   package) booted in qemu; TESTS="lan demo" for a subset
 #   make deps       install the Debian packages mlb-bpf needs
 #   make install    install binary, man page, systemd units and bash
 #                   completion under $(PREFIX) (DESTDIR for staging)
@@ -60,7 +63,7 @@ SKEL     := $(BUILD)/mlb.skel.h
 BIN      := $(BUILD)/mlb-bpf
 UNITS    := $(BUILD)/systemd/mlb-bpf.service $(BUILD)/systemd/mlb-bpf-watch.service
 
-.PHONY: all units test demo bench scale deps install uninstall clean check-deps FORCE
+.PHONY: all units test vmtest demo bench scale deps install uninstall clean check-deps FORCE
 all: $(BIN) $(BUILD)/mlb-bpf.8 units
 units: $(UNITS)
 
@@ -110,6 +113,12 @@ check-deps:
 test: check-deps
 	$(Q)$(MAKE) --no-print-directory all test-build
 	$(Q)tests/run.sh $(BUILD)
+
+# KERNEL: 6.1, 6.12, a version, a linux-image .deb or an unpacked kernel.
+vmtest: check-deps
+	$(Q)test -n "$(KERNEL)" || { echo "make vmtest: give KERNEL=6.1 (or 6.12, a version, a .deb, a directory)" >&2; exit 2; }
+	$(Q)$(MAKE) --no-print-directory all test-build
+	$(Q)scripts/vmtest.sh "$(KERNEL)" $(BUILD)
 
 demo: check-deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -198,6 +198,12 @@ snapshot() {
 }
 snapshot > "$WORK/before"
 
+# near_even "A B C": 60 flows in all, each uplink 17 to 23.
+near_even() {
+	echo "$1" | awk '{ s = $1 + $2 + $3
+		for (i = 1; i <= 3; i++) if ($i < 17 || $i > 23) exit 1
+		exit s != 60 }'
+}
 attach() {
 	"$MLB" attach --netns "$CLI" --cgroup "$CG" "$@"
 }
@@ -214,7 +220,12 @@ lan_flows() {
 # -- 1:1:1, IPv4 TCP and UDP
 check "attach with --lan lan0 and three uplinks" attach --uplink up0 \
 	--uplink up1 --uplink up2 --lan lan0
-check_eq "lan0 has one tcx program" 1 "$(tcx_on_lan0)"
+if [ "$(kernel_tc_mode)" = tcx ]; then
+	check_eq "lan0 has one tcx program" 1 "$(tcx_on_lan0)"
+else
+	check "lan0 has a cls_bpf filter (clsact: this kernel predates tcx)" \
+		sh -c "nsenter --net=/run/netns/$CLI tc filter show dev lan0 ingress | grep -q bpf"
+fi
 check "status names the LAN interface" sh -c \
 	"'$MLB' status --cgroup '$CG' | grep -q '^  lan  *lan0 '"
 reset
@@ -229,8 +240,16 @@ check_eq "status --json counts the new flows per uplink" "20 20 20" "$(lan_flows
 reset
 in_lan "$CRR" client --udp --connect "$SERVER:5001" --count 60 > "$WORK/udp_out"
 check "60 UDP exchanges from the LAN client succeed" grep -qx "failures 0" "$WORK/udp_out"
-check_eq "UDP flows split 20/20/20 at the gateways" "20 20 20 " \
-	"$(counters udp0 udp1 udp2)"
+# On clsact (kernels before 6.6) one flow in the round may leave by the
+# main table's uplink, correctly masqueraded.
+UDP_SPLIT=$(counters udp0 udp1 udp2)
+if [ "$(kernel_tc_mode)" = tcx ]; then
+	check_eq "UDP flows split 20/20/20 at the gateways" "20 20 20 " \
+		"$UDP_SPLIT"
+else
+	check "UDP flows split 20/20/20 at the gateways, within 3 (got $UDP_SPLIT)" \
+		near_even "$UDP_SPLIT"
+fi
 check_eq "UDP: no wrong source at the gateways" "0 0 0 " "$(bed_spoofed 3)"
 
 # -- long-lived UDP flows keep their uplink
@@ -416,10 +435,8 @@ in_lan "$CRR" client --udp --connect "$SERVER:5001" --count 60 > /dev/null
 # round whose conntrack entry still lives: it keeps that flow's uplink
 # (its masquerade address), as it must, so the split may move by a few.
 UDP_SPLIT=$(counters udp0 udp1 udp2)
-check "clsact: UDP flows split 20/20/20, within 3 (got $UDP_SPLIT)" sh -c \
-	"echo '$UDP_SPLIT' | awk '{ s = \$1 + \$2 + \$3
-		for (i = 1; i <= 3; i++) if (\$i < 17 || \$i > 23) exit 1
-		exit s != 60 }'"
+check "clsact: UDP flows split 20/20/20, within 3 (got $UDP_SPLIT)" \
+	near_even "$UDP_SPLIT"
 check_eq "clsact: no wrong source at the gateways" "0 0 0 " "$(bed_spoofed 3)"
 check "detach succeeds (clsact)" "$MLB" detach --cgroup "$CG"
 snapshot > "$WORK/after"

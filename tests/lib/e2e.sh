@@ -22,3 +22,15 @@ wait_health() {
 	done
 	return 1
 }
+
+# The tc mode attach gives container veths and LAN interfaces on this
+# kernel when none is forced: tcx where the kernel has it (6.6+), clsact
+# filters where it does not.
+kernel_tc_mode() {
+	if [ "$("$MLB" features --json |
+	    jq -r '.features[] | select(.key == "tcx") | .present')" = true ]; then
+		echo tcx
+	else
+		echo clsact
+	fi
+}
