@@ -151,6 +151,10 @@ tcx_on_lan0() { in_cli python3 "$WORK/tcx_count.py" lan0; }
 # container veth like any other: only mlb_tc_lan must be gone.
 lan_programs_on_lan0() {
 	local id
+	if [ "$(kernel_tc_mode)" = clsact ]; then
+		in_cli tc filter show dev lan0 ingress | grep -c mlb_tc_lan
+		return
+	fi
 	for id in $(in_cli python3 "$WORK/tcx_count.py" lan0 ids); do
 		bpftool prog show id "$id" --json | jq -r .name
 	done | grep -c '^mlb_tc_lan$'
