@@ -96,7 +96,8 @@ static void test_tcx(void **state)
 	setenv("MLB_TC_MODE", "tcx", 1);
 	if (tc_pick_mode(&mode, &err)) {
 		unsetenv("MLB_TC_MODE");
-		skip();		/* a kernel before 6.6 */
+		puts("# skip test_tcx: this kernel lacks tcx links (Linux 6.6)");
+		skip();
 	}
 	unsetenv("MLB_TC_MODE");
 	assert_int_equal(mode, MLB_TC_TCX);
@@ -141,6 +142,8 @@ static void test_detach_all_tcx(void **state)
 	assert_int_equal(tc_pick_mode(&mode, &err), 0);
 	if (mode != MLB_TC_TCX) {
 		close(a);
+		puts("# skip test_detach_all_tcx: this kernel lacks tcx links "
+		     "(Linux 6.6)");
 		skip();
 	}
 	assert_int_equal(tc_attach(MLB_TC_TCX, a, pin_dir, 1001, LO, &err), 0);
