@@ -113,7 +113,13 @@ for k in $(points attach); do
 	out=$("$REPAIR" detach --cgroup "$CG" 2>&1)
 	rc=$?
 	problems=$(clean)
-	if [ "$k" -gt "$JOURNAL" ]; then
+	if [ "$k" -gt "$JOURNAL" ] && [ "$rc" = 3 ] && [ -z "$problems" ]; then
+		# Recovery is for every mlb-bpf command on the machine: another
+		# bed's (a suite run beside this one) may have removed what the
+		# dead attach left before our detach ran.  Nothing is left,
+		# which is what the check is about.
+		echo "# attach killed at $POINT: another mlb-bpf command recovered its journal first"
+	elif [ "$k" -gt "$JOURNAL" ]; then
 		[ "$rc" = 0 ] || problems+=$'\n'"detach exited $rc: $out"
 		echo "$out" | grep -q "interrupted attach .* of cgroup $CG left" ||
 			problems+=$'\n'"detach did not say what it removed: $out"
@@ -172,8 +178,14 @@ for k in $(points detach); do
 	out=$("$REPAIR" detach --cgroup "$CG" 2>&1)
 	rc=$?
 	problems=$(clean)
-	[ "$rc" = 0 ] || { [ "$rc" = 3 ] && [ "$k" -gt "$DONE" ]; } ||
-		problems+=$'\n'"detach exited $rc: $out"
+	if [ "$rc" = 3 ] && [ "$k" -le "$DONE" ] && [ -z "$problems" ]; then
+		# as for attach: another bed's command may have finished
+		# the dead detach first, from its journal
+		echo "# detach killed at $POINT: another mlb-bpf command recovered its journal first"
+	else
+		[ "$rc" = 0 ] || { [ "$rc" = 3 ] && [ "$k" -gt "$DONE" ]; } ||
+			problems+=$'\n'"detach exited $rc: $out"
+	fi
 	verdict "detach killed at $POINT: detach --cgroup again leaves nothing" "$problems"
 done
 
