@@ -171,8 +171,9 @@ replies_at_gateways "inbound"
 
 # Accepted connections keep the listener's mark (it is not the uplink
 # they came in on for most of them) and still carry traffic both ways:
-# two held connections to every uplink address, pinged for 4 s (ss
-# looks while they are held).
+# two held connections to every uplink address, pinged for 15 s (ss
+# looks while they are held: an emulated guest takes seconds to start
+# the ten, and the first must still be up when the last is).
 listen echo4 --listen 0.0.0.0:6004 --echo
 listen echo6 --listen "[::]:6004" --echo
 expected= held=
@@ -184,7 +185,7 @@ for a in $ADDRS4 $ADDRS6; do
 	fi
 	expected+="$t:6004 $m"$'\n'"$t:6004 $m"$'\n'
 	nsenter --net="/run/netns/$INET" "$CRR" hold --connect "$t:6004" \
-		--bind "$bind" --count 2 --duration 4 > "$WORK/hold.$a" &
+		--bind "$bind" --count 2 --duration 15 > "$WORK/hold.$a" &
 	held="$held $!"
 done
 for a in $ADDRS4 $ADDRS6; do
