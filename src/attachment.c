@@ -22,6 +22,7 @@
 #include "netns.h"
 #include "preflight.h"
 #include "route.h"
+#include "route_reconcile.h"
 
 /* Enter the namespace whose rules the state describes.  Returns 1 if that
  * namespace no longer exists (its rules and tables went with it). */

@@ -13,6 +13,7 @@
 #include "probe.h"
 #include "repair.h"
 #include "route.h"
+#include "route_reconcile.h"
 #include "slots.h"
 #include "watch_internal.h"
 
