@@ -19,6 +19,7 @@
 #include "metrics_http.h"
 #include "netns.h"
 #include "probe.h"
+#include "recover.h"
 #include "watch.h"
 #include "watch_uplinks.h"
 
@@ -235,7 +236,7 @@ static int reload(const char *path, struct mlb_err *err)
 
 	if (!out)
 		return mlb_fail(err, "out of memory");
-	if (journal_lock(err)) {
+	if (recover_lock(err)) {
 		fclose(out);
 		free(text);
 		return -1;
@@ -260,7 +261,7 @@ static void refresh_forward(struct attachment_watch *a)
 {
 	struct mlb_err err;
 
-	if (journal_lock(&err)) {
+	if (recover_lock(&err)) {
 		watch_log_line("%s", err.msg);
 		return;
 	}
@@ -395,7 +396,7 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 		watch_log_line("serving metrics at http://%s/metrics",
 			       d->metrics_listen);
 	/* clean up after a writer (or an earlier watch) that died */
-	if (journal_lock(err))
+	if (recover_lock(err))
 		return -1;
 	journal_report(stderr, "mlb-bpf watch: ");
 	mlb_unlock();

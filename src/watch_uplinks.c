@@ -14,6 +14,7 @@
 #include "loader.h"
 #include "lock.h"
 #include "probe.h"
+#include "recover.h"
 #include "repair.h"
 #include "route.h"
 #include "route_reconcile.h"
@@ -101,7 +102,7 @@ void watch_apply_weights(struct attachment_watch *a)
 	struct mlb_err err;
 
 	/* Another writer held the lock too long: the loop tries again. */
-	a->weights_pending = journal_lock(&err) != 0;
+	a->weights_pending = recover_lock(&err) != 0;
 	if (a->weights_pending) {
 		watch_log_line("cgroup %s: %s (trying again)",
 			       a->state.cgroup_path, err.msg);
@@ -268,7 +269,7 @@ void watch_repair_routing(struct attachment_watch *a, struct mlb_state *next,
 	char who[IF_NAMESIZE + 8];
 
 	found = leader == a ? *next : leader->state;
-	if (journal_lock(&err)) {
+	if (recover_lock(&err)) {
 		watch_log_line("%s", err.msg);
 		return;
 	}
