@@ -40,7 +40,7 @@ struct attach_request {
 /* What attach would record for req, found without changing anything: the
  * request checked, the cgroup resolved, each uplink's addresses and
  * gateways looked up in the request's namespace (whose inode it records).
- * Errors as attachment_attach's. */
+ * Errors as attach_cgroup's (attach.h). */
 int attachment_prepare(const struct attach_request *req,
 		       struct mlb_state *state, struct mlb_err *err);
 
