@@ -57,41 +57,9 @@
 #ifndef MLB_CONFIG_H
 #define MLB_CONFIG_H
 
-#include <stdbool.h>
-#include <stdint.h>
-
 #include "attachment.h"
+#include "config_file.h"
 #include "error.h"
-#include "options.h"
-
-#define MLB_CONFIG_DEFAULT_PATH "/etc/mlb-bpf/mlb-bpf.conf"
-#define MLB_CONFIG_MAX_POLICIES 128
-
-struct mlb_config_policy {
-	char cgroup[256];		/* as written, trailing '/' removed */
-	unsigned line;			/* of its [policy ...] header */
-	/* Weight per uplink of the file (same index as uplinks[]); 0: the
-	 * policy does not use it.  At least one is non-zero. */
-	unsigned weights[MLB_MAX_UPLINKS];
-	struct mlb_dest_spec dests[MLB_STATE_MAX_DESTS];	/* global's first */
-	unsigned ndests;
-	unsigned sticky_seconds;	/* 0: off */
-	bool record_sockets;
-	char lan[MLB_MAX_LAN][IF_NAMESIZE];	/* in one policy at most */
-	unsigned nlan;
-};
-
-struct mlb_config_file {
-	char netns[256];		/* "": the namespace apply runs in */
-	uint32_t mark_base, mark_mask, table_base, priority;
-	bool masquerade;
-	unsigned last_resort;		/* MLB_LAST_RESORT_* */
-	struct mlb_uplink_spec uplinks[MLB_MAX_UPLINKS];	/* .weight: default */
-	unsigned uplink_lines[MLB_MAX_UPLINKS];
-	unsigned nuplinks;
-	struct mlb_config_policy policies[MLB_CONFIG_MAX_POLICIES];
-	unsigned npolicies;
-};
 
 /* Parse text (name is the file name used in messages).  out is large:
  * allocate it.  Returns 0, or -1 with "NAME:LINE: ..." in err. */

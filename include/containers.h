@@ -6,12 +6,11 @@
  * kernel gives it a link netnsid), other than the record's uplinks and
  * --lan interfaces.  The program's map "veths" holds each one's peer
  * namespace id, for the socket lookup, and its name; "veth_counts" the
- * connections its container started per uplink.
+ * connections its container started per uplink.  Finding the veths and
+ * reading the program's maps is containers_veth.h's, below this.
  */
 #ifndef MLB_CONTAINERS_H
 #define MLB_CONTAINERS_H
-
-#include <stdint.h>
 
 #include "error.h"
 #include "state.h"
@@ -22,19 +21,5 @@ int containers_attach(const struct mlb_state *state, struct mlb_err *err);
 
 /* Put it on veths that appeared since, drop what it kept of those gone. */
 int containers_refresh(const struct mlb_state *state, struct mlb_err *err);
-
-/* One container veth as status shows it. */
-struct container_view {
-	char ifname[16];
-	uint32_t ifindex;
-	int32_t netnsid;
-	uint64_t counts[MLB_MAX_UPLINKS + 1];	/* connections per uplink */
-};
-
-/* The container veths of cgroup_id's attachment, from its pins alone (no
- * namespace needed): *out is allocated (free() it), *n set.  An
- * attachment made before containers were balanced has none. */
-int containers_read(uint64_t cgroup_id, struct container_view **out,
-		    unsigned *n, struct mlb_err *err);
 
 #endif

@@ -9,10 +9,8 @@
  * the first kernel change, and removed when the command is done, whether
  * it succeeded or failed cleanly.  A journal found by a process that has
  * just taken the lock belongs to a writer that died holding it: recovery
- * removes everything its records describe (nftables table, routing unless
- * another attachment shares it, pins and links, also those still in the
- * staging directory), so the cgroup ends up with nothing attached; `apply`
- * or `attach` then sets up what is wanted again.
+ * (recover.h, above attachment.h) removes what its records describe.
+ * This module only writes, drops and reads the records.
  */
 #ifndef MLB_JOURNAL_H
 #define MLB_JOURNAL_H
@@ -31,10 +29,6 @@
 /* The command word journals name ("attach", "apply", ...). */
 void journal_set_command(const char *name);
 
-/* Take the writers' lock; when this process did not hold it already,
- * recover what dead writers left.  Release with mlb_unlock(). */
-int journal_lock(struct mlb_err *err);
-
 /* Record n records (all of one cgroup) before changing anything for
  * them.  Must hold the lock. */
 int journal_begin(const struct mlb_state *records, unsigned n,
@@ -43,15 +37,25 @@ int journal_begin(const struct mlb_state *records, unsigned n,
 /* The command is done with the cgroup: drop its journal. */
 void journal_end(uint64_t cgroup_id);
 
-/* Whether this process's recovery removed what was left for the cgroup. */
-bool journal_recovered(uint64_t cgroup_id);
-
 /* A line for journal_report: something repaired on the way. */
 void journal_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Print the notes, one line each with prefix (then forget them): one per
  * recovered cgroup, and journal_note's. */
 void journal_report(FILE *out, const char *prefix);
+
+/* A journal read back: what a writer meant to change, and who it was. */
+struct journal_contents {
+	char command[16];
+	long long pid;
+	unsigned nrecords;
+	struct mlb_state records[JOURNAL_MAX_RECORDS];
+};
+
+/* Read the journal at path; an unreadable one or one of another version
+ * is an error that says what to do with it. */
+int journal_read(const char *path, struct journal_contents *out,
+		 struct mlb_err *err);
 
 /* A journal on disk, for status. */
 struct journal_entry {

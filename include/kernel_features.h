@@ -21,6 +21,11 @@
 #include "error.h"
 #include "state.h"
 
+/* enum bpf_attach_type's BPF_TCX_INGRESS (uapi 6.6), which older headers
+ * (libbpf 1.1, Debian 12) do not have: the tcx probe asks with it, and
+ * tc.c attaches with it. */
+#define MLB_BPF_TCX_INGRESS 46
+
 enum mlb_feature {
 	/* needed by every attachment */
 	FEAT_BTF,		/* CO-RE relocations, kfunc discovery */

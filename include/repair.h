@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "route.h"
+#include "route_reconcile.h"
 #include "state.h"
 
 /* What a status or repair may end with besides 0 and -1: attached, but

@@ -27,10 +27,6 @@
 #define MLB_TC_TCX 1
 #define MLB_TC_CLSACT 2
 
-/* enum bpf_attach_type's BPF_TCX_INGRESS (uapi 6.6), which older headers
- * (libbpf 1.1, Debian 12) do not have. */
-#define MLB_BPF_TCX_INGRESS 46
-
 /* cls_bpf priority of our filters (1..65535): "ML". */
 #define MLB_TC_PRIORITY 0x4d4c
 

@@ -16,25 +16,7 @@
 #define MLB_WATCH_H
 
 #include "error.h"
-
-/* Settings for uplinks that did not give their own. */
-struct watch_defaults {
-	unsigned probe_type;		/* MLB_PROBE_ICMP, _TCP, _ARP */
-	unsigned probe_port;
-	unsigned interval_ms;		/* 1000 */
-	unsigned timeout_ms;		/* 1000 */
-	unsigned down;			/* 3 */
-	unsigned up;			/* 3 */
-	/* --config FILE: applied at start and again on every SIGHUP
-	 * (NULL: SIGHUP only looks for new attachments). */
-	const char *config_path;
-	/* --cgroup PATH: only attachments of this cgroup and those below
-	 * it (NULL: every one). */
-	const char *cgroup_path;
-	/* --metrics-listen ADDR:PORT: serve GET /metrics there (NULL:
-	 * no). */
-	const char *metrics_listen;
-};
+#include "watch_defaults.h"
 
 void watch_default_settings(struct watch_defaults *d);
 

@@ -17,11 +17,13 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "attach.h"
 #include "attachment.h"
 #include "cgroup.h"
 #include "journal.h"
 #include "loader.h"
 #include "netns.h"
+#include "recover.h"
 #include "route.h"
 #include "slots.h"
 
@@ -438,7 +440,7 @@ static int carry_out(struct apply_run *run, struct policy_plan *pl,
 		if (run->check)
 			break;
 		/* a failed attach puts back what it replaced by itself */
-		ret = attachment_attach(&pl->req, err);
+		ret = attach_cgroup(&pl->req, err);
 		if (ret == 0)
 			note_undo(run, pl->want.cgroup_id, cg,
 				  pl->attached && !run->routing_changed ?
@@ -461,10 +463,10 @@ static int undo_one(const struct undo *u, struct mlb_err *err)
 	if (u->in_place && had)
 		return update_to(&now, &u->before, err);
 	if (u->had_before)
-		return attachment_restore(&u->before, err);
+		return attach_restore(&u->before, err);
 	if (!had)
 		return 0;
-	return attachment_detach(u->cgroup_path, false, err);
+	return attach_detach(u->cgroup_path, false, err);
 }
 
 /* Undo every change made, newest first; err keeps the first failure and
@@ -530,7 +532,7 @@ int apply_config(const struct mlb_config_file *cf, const char *name,
 	};
 	int ret = -1;
 
-	if (netns_save_home(err) || (!check && journal_lock(err)))
+	if (netns_save_home(err) || (!check && recover_lock(err)))
 		return -1;
 	run.plans = calloc(cf->npolicies ? cf->npolicies : 1,
 			   sizeof(*run.plans));

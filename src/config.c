@@ -24,52 +24,14 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <ini.h>
 
+#include "config.h"
 #include "config_internal.h"
 
-
-/* Errors */
-
-int config_vfail_at(struct parser *p, unsigned line, const char *fmt,
-		    va_list ap)
-{
-	char msg[sizeof(p->err->msg)];
-
-	if (p->failed || p->collecting)
-		return -1;
-	p->failed = true;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	return mlb_fail(p->err, "%s:%u: %s", p->name, line, msg);
-}
-
-/* Pass on a message of options.c.  It names command-line options
- * ("--mark-mask"); in the file they are keys, so the dashes go (not in
- * quoted values). */
-int config_relay(struct parser *p, unsigned line, const struct mlb_err *e)
-{
-	char msg[sizeof(e->msg)];
-	bool quoted = false;
-	size_t n = 0;
-
-	for (const char *s = e->msg; *s; s++) {
-		if (*s == '"')
-			quoted = !quoted;
-		if (!quoted && s[0] == '-' && s[1] == '-' &&
-		    islower((unsigned char)s[2]) &&
-		    (s == e->msg || s[-1] == ' ')) {
-			s++;
-			continue;
-		}
-		msg[n++] = *s;
-	}
-	msg[n] = '\0';
-	return fail_at(p, line, "%s", msg);
-}
 
 /* Lines, as inih reads them */
 
@@ -102,13 +64,6 @@ static bool only_comment(const char *s)
 	return !*t || (*t == ';' && t > s);
 }
 
-int config_find_uplink(const struct mlb_config_file *cf, const char *name)
-{
-	for (unsigned u = 0; u < cf->nuplinks; u++)
-		if (strcmp(cf->uplinks[u].ifname, name) == 0)
-			return (int)u;
-	return -1;
-}
 
 static void enter_section(struct parser *p, enum section section,
 			  unsigned index)

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "config_file.h"
 #include "error.h"
 
 #define STICKY_MAX 86400

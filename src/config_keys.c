@@ -1,9 +1,12 @@
 /* config_keys.c - the keys of the configuration file: which section takes
  * each, and how its value is read and checked (see config_internal.h).
+ * The parser's error messages and its uplink lookup live here too, below
+ * config.c, which reads the lines and sections and uses both.
  * Nothing here touches the kernel or any file.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,54 @@
 #include "options.h"
 
 static const struct key keys[K_COUNT];
+
+/* Errors */
+
+int config_vfail_at(struct parser *p, unsigned line, const char *fmt,
+		    va_list ap)
+{
+	char msg[sizeof(p->err->msg)];
+
+	if (p->failed || p->collecting)
+		return -1;
+	p->failed = true;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	return mlb_fail(p->err, "%s:%u: %s", p->name, line, msg);
+}
+
+/* Pass on a message of options.c.  It names command-line options
+ * ("--mark-mask"); in the file they are keys, so the dashes go (not in
+ * quoted values). */
+int config_relay(struct parser *p, unsigned line, const struct mlb_err *e)
+{
+	char msg[sizeof(e->msg)];
+	bool quoted = false;
+	size_t n = 0;
+
+	for (const char *s = e->msg; *s; s++) {
+		if (*s == '"')
+			quoted = !quoted;
+		if (!quoted && s[0] == '-' && s[1] == '-' &&
+		    islower((unsigned char)s[2]) &&
+		    (s == e->msg || s[-1] == ' ')) {
+			s++;
+			continue;
+		}
+		msg[n++] = *s;
+	}
+	msg[n] = '\0';
+	return fail_at(p, line, "%s", msg);
+}
+
+/* Uplinks */
+
+int config_find_uplink(const struct mlb_config_file *cf, const char *name)
+{
+	for (unsigned u = 0; u < cf->nuplinks; u++)
+		if (strcmp(cf->uplinks[u].ifname, name) == 0)
+			return (int)u;
+	return -1;
+}
 
 /* Values */
 

@@ -10,7 +10,7 @@
 #include <bpf/bpf.h>
 
 #include "containers.h"
-#include "containers_internal.h"
+#include "containers_veth.h"
 #include "loader.h"
 #include "tc.h"
 

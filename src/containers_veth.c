@@ -1,5 +1,5 @@
 /* containers_veth.c - find containers' veths (rtnetlink, libnl-route) and
- * the maps the container program keeps of them (see containers_internal.h).
+ * the maps the container program keeps of them (see containers_veth.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,8 +11,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 
-#include "containers.h"
-#include "containers_internal.h"
+#include "containers_veth.h"
 #include "loader.h"
 
 /* The program's maps are found from the program itself (its map ids):

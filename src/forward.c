@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "containers.h"
+#include "containers_veth.h"
 #include "forward.h"
 #include "journal.h"
 #include "lan.h"

@@ -1,5 +1,6 @@
-/* journal.c - intent records and recovery after a dead writer (see
- * journal.h). */
+/* journal.c - intent records: written before a writer changes anything,
+ * dropped when it is done, read back (see journal.h).  Recovery after a
+ * dead writer, which acts on what they say, is recover.c's. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,10 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "attachment.h"
 #include "journal.h"
-#include "loader.h"
-#include "netns.h"
 
 #define JOURNAL_MAGIC "mlbjrnl1"
 #define MAX_NOTES 64
@@ -29,11 +27,9 @@ struct journal_file {
 
 static const char *command = "mlb-bpf";
 
-/* Lines for journal_report, and the cgroups recovery cleaned up. */
+/* Lines for journal_report. */
 static char notes[MAX_NOTES][384];
 static unsigned nnotes;
-static uint64_t recovered[MAX_NOTES];
-static unsigned nrecovered;
 
 void journal_set_command(const char *name)
 {
@@ -124,13 +120,10 @@ static int read_journal(const char *path, struct journal_file *j,
 	return 0;
 }
 
-/* Remove everything the journal's records describe, newest first, then
- * the journal. */
-static int recover_one(const char *path, struct mlb_err *err)
+int journal_read(const char *path, struct journal_contents *out,
+		 struct mlb_err *err)
 {
 	struct journal_file *j = calloc(1, sizeof(*j));
-	uint64_t id;
-	int ret = 0;
 
 	if (!j)
 		return mlb_fail(err, "out of memory");
@@ -138,80 +131,12 @@ static int recover_one(const char *path, struct mlb_err *err)
 		free(j);
 		return -1;
 	}
-	id = j->records[0].cgroup_id;
-	for (unsigned i = j->nrecords; i-- > 0 && !ret;)
-		ret = attachment_remove(&j->records[i], err);
-	if (ret == 0)
-		ret = loader_remove(id, err);
-	if (ret) {
-		mlb_fail_prefix(err, "cleaning up after an interrupted %s of "
-				"cgroup %s", j->command,
-				j->records[0].cgroup_path);
-	} else {
-		unlink(path);
-		if (nrecovered < MAX_NOTES)
-			recovered[nrecovered++] = id;
-		journal_note("removed what an interrupted %s (pid %lld) of "
-			     "cgroup %s left", j->command, (long long)j->pid,
-			     j->records[0].cgroup_path);
-	}
+	memcpy(out->command, j->command, sizeof(out->command));
+	out->pid = j->pid;
+	out->nrecords = j->nrecords;
+	memcpy(out->records, j->records, sizeof(out->records));
 	free(j);
-	return ret;
-}
-
-/* Every journal in MLB_JOURNAL_DIR; temporary files of a writer that died
- * while writing one are only removed (nothing was changed after them). */
-static int recover(struct mlb_err *err)
-{
-	DIR *d = opendir(MLB_JOURNAL_DIR);
-	struct dirent *de;
-	char path[512];
-	int ret = 0, caller_ns = -1;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) && !ret) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", MLB_JOURNAL_DIR,
-			 de->d_name);
-		if (de->d_name[0] == '.') {
-			unlink(path);
-			continue;
-		}
-		/* Recovery enters the journals' namespaces; the caller
-		 * (watch, in an attachment's namespace) carries on in its
-		 * own afterwards. */
-		if (caller_ns < 0 && (caller_ns = netns_hold_current(err)) < 0)
-			ret = -1;
-		else
-			ret = recover_one(path, err);
-	}
-	closedir(d);
-	if (caller_ns >= 0 && netns_go_back(caller_ns, ret ? NULL : err))
-		ret = -1;
-	return ret;
-}
-
-int journal_lock(struct mlb_err *err)
-{
-	if (mlb_lock(err))
-		return -1;
-	if (!mlb_lock_outermost())
-		return 0;
-	if (netns_save_home(err) || recover(err)) {
-		mlb_unlock();
-		return -1;
-	}
 	return 0;
-}
-
-bool journal_recovered(uint64_t cgroup_id)
-{
-	for (unsigned i = 0; i < nrecovered; i++)
-		if (recovered[i] == cgroup_id)
-			return true;
-	return false;
 }
 
 void journal_note(const char *fmt, ...)
@@ -235,7 +160,7 @@ void journal_report(FILE *out, const char *prefix)
 unsigned journal_list(struct journal_entry *out, unsigned max)
 {
 	DIR *d = opendir(MLB_JOURNAL_DIR);
-	struct journal_file *j = calloc(1, sizeof(*j));
+	struct journal_contents *j = calloc(1, sizeof(*j));
 	char path[512];
 	struct dirent *de;
 	unsigned n = 0;
@@ -255,7 +180,7 @@ unsigned journal_list(struct journal_entry *out, unsigned max)
 			 de->d_name);
 		memset(&out[n], 0, sizeof(out[n]));
 		out[n].cgroup_id = strtoull(de->d_name, NULL, 10);
-		if (read_journal(path, j, &ignored) == 0) {
+		if (journal_read(path, j, &ignored) == 0) {
 			snprintf(out[n].cgroup_path, sizeof(out[n].cgroup_path),
 				 "%s", j->records[0].cgroup_path);
 			snprintf(out[n].command, sizeof(out[n].command), "%s",

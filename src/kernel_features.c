@@ -21,7 +21,6 @@
 
 #include "kernel_features.h"
 #include "json.h"
-#include "tc.h"
 
 /* The first release of each, from the kernel's history (README, Kernels,
  * names the commits).  Where mlb-bpf needs a helper inside a hook, the

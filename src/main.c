@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "apply.h"
+#include "attach.h"
 #include "attachment.h"
 #include "config.h"
 #include "journal.h"
@@ -268,7 +269,7 @@ static int cmd_attach(int argc, char **argv)
 	if (req.nuplinks == 1)
 		fprintf(stderr, "mlb-bpf: warning: only one uplink, so every "
 			"socket gets the same one\n");
-	return finish(attachment_attach(&req, &err), &err);
+	return finish(attach_cgroup(&req, &err), &err);
 }
 
 static int cmd_detach(int argc, char **argv)
@@ -311,7 +312,7 @@ static int cmd_detach(int argc, char **argv)
 		error_line("detach: give --cgroup or --all, not both");
 		return EXIT_USAGE;
 	}
-	return finish(attachment_detach(cgroup, all, &err), &err);
+	return finish(attach_detach(cgroup, all, &err), &err);
 }
 
 static int cmd_status(int argc, char **argv)

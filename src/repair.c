@@ -9,6 +9,7 @@
 #include "loader.h"
 #include "lock.h"
 #include "netns.h"
+#include "recover.h"
 #include "repair.h"
 
 #define MAX_ATTACHMENTS 256
@@ -188,7 +189,7 @@ int repair_run(const char *cgroup, FILE *out, struct mlb_err *err)
 	if (netns_save_home(err))
 		return -1;
 	/* A writer: it also removes what killed commands left (journal.h). */
-	if (journal_lock(err))
+	if (recover_lock(err))
 		return -1;
 	if (cgroup) {
 		if (attachment_cgroup_id(cgroup, &ids[0], path, sizeof(path),
@@ -197,7 +198,7 @@ int repair_run(const char *cgroup, FILE *out, struct mlb_err *err)
 			goto out;
 		}
 		n = loader_is_attached(ids[0]) ? 1 : 0;
-		if (n == 0 && !journal_recovered(ids[0])) {
+		if (n == 0 && !recover_removed(ids[0])) {
 			mlb_fail(err, "nothing is attached to cgroup %s", path);
 			ret = ATTACHMENT_NONE;
 		}

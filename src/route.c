@@ -13,9 +13,11 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "addr.h"
 #include "netns.h"
 #include "route.h"
-#include "route_internal.h"
+#include "route_nlconn.h"
+#include "route_plan.h"
 
 #include <linux/fib_rules.h>
 #include <linux/netlink.h>
@@ -31,18 +33,7 @@
 #include <netlink/route/rule.h>
 
 
-/* ---- small helpers ---------------------------------------------------- *
- *
- * Addresses of either family are four network-byte-order words, as in
- * state.h: IPv4 in the first, the rest zero.
- */
-
-const int families[NFAMILIES] = { AF_INET, AF_INET6 };
-
-unsigned addr_bits(int family)
-{
-	return family == AF_INET6 ? 128 : 32;
-}
+/* ---- addresses as libnl has them -------------------------------------- */
 
 /* An nl_addr for an address and prefix. */
 static struct nl_addr *nl_addr_of(int family, const __u32 *a,
@@ -66,27 +57,6 @@ static bool get_addr(struct nl_addr *n, int family, __u32 *out)
 	memset(out, 0, 4 * sizeof(*out));
 	memcpy(out, nl_addr_get_binary_addr(n), len);
 	return true;
-}
-
-/* An address as text, in buf (INET6_ADDRSTRLEN bytes). */
-const char *addr_str(int family, const __u32 *a, char *buf)
-{
-	return inet_ntop(family, a, buf, INET6_ADDRSTRLEN);
-}
-
-/* "IPv6 " before what names an IPv6 object whose text does not show it. */
-const char *family_word(int family)
-{
-	return family == AF_INET6 ? "IPv6 " : "";
-}
-
-bool is_our_table(const struct mlb_state *state, __u32 table)
-{
-	for (__u32 i = 0; i < state->nuplinks && i < MLB_MAX_UPLINKS; i++)
-		if (state->uplinks[i].table == table)
-			return true;
-	return state->last_resort == MLB_LAST_RESORT_UNREACHABLE &&
-	       state->unreachable_table == table;
 }
 
 /* ---- route_lookup_link ------------------------------------------------ */

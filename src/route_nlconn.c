@@ -1,5 +1,5 @@
 /* route_nlconn.c - one rtnetlink conversation for the routing module
- * (see route_internal.h): a socket, requests acknowledged with the
+ * (see route_nlconn.h): a socket, requests acknowledged with the
  * kernel's own errno, and dumps parsed message by message.
  *
  * Dumps are parsed message by message (nl_msg_parse) rather than through
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "route_internal.h"
+#include "route_nlconn.h"
 
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>

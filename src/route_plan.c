@@ -1,5 +1,5 @@
 /* route_plan.c - what an attachment's routing is, planned from its record
- * (see route_internal.h): per family, each uplink's table (connected
+ * (see route_plan.h): per family, each uplink's table (connected
  * route, host route to an off-link gateway, default) and the rules at
  * P..P+3 of route.h, and the words that name one planned object in
  * messages.  Planning only: route.c installs the plan, route_reconcile.c
@@ -11,8 +11,8 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 
-#include "route.h"
-#include "route_internal.h"
+#include "addr.h"
+#include "route_plan.h"
 
 #include <linux/rtnetlink.h>
 
@@ -44,7 +44,7 @@ static bool same_prefix(const __u32 *a, const __u32 *b, unsigned prefixlen)
 /* ---- what an attachment installs ---------------------------------------
  *
  * Install and route_reconcile work from one list of objects built from
- * the state (route_internal.h); a failed install deletes what it added, in
+ * the state (route_plan.h); a failed install deletes what it added, in
  * reverse order.  Each
  * family is planned on its own: an uplink's IPv4 objects exist only if it
  * has an IPv4 address, its IPv6 objects only if it has an IPv6 one, and a
@@ -222,6 +222,15 @@ static void plan_family(const struct mlb_state *state, int family,
 	if (unreachable)
 		plan_mark_rule(p, family, prio + 3, state->unreachable_table,
 			       state->unreachable_mark, state->mark_mask);
+}
+
+bool is_our_table(const struct mlb_state *state, __u32 table)
+{
+	for (__u32 i = 0; i < state->nuplinks && i < MLB_MAX_UPLINKS; i++)
+		if (state->uplinks[i].table == table)
+			return true;
+	return state->last_resort == MLB_LAST_RESORT_UNREACHABLE &&
+	       state->unreachable_table == table;
 }
 
 int build_plan(const struct mlb_state *state, struct plan *p,

@@ -1,5 +1,6 @@
 /* route_reconcile.c - an attachment's routing compared with what the
- * kernel holds, repaired, and removed whatever its shape (see route.h).
+ * kernel holds, repaired, and removed whatever its shape (see
+ * route_reconcile.h).
  *
  * What the kernel holds is read from raw dumps: libnl does not parse a
  * rule's suppress_prefixlength, and an object of ours that is not in the
@@ -18,8 +19,11 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "addr.h"
 #include "route.h"
-#include "route_internal.h"
+#include "route_nlconn.h"
+#include "route_plan.h"
+#include "route_reconcile.h"
 
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>

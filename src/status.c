@@ -12,7 +12,7 @@
 
 #include "attachment.h"
 #include "audit.h"
-#include "containers.h"
+#include "containers_veth.h"
 #include "journal.h"
 #include "json.h"
 #include "lan.h"

@@ -4,7 +4,6 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -20,15 +19,18 @@
 #include "metrics_http.h"
 #include "netns.h"
 #include "probe.h"
+#include "recover.h"
 #include "watch.h"
-#include "watch_internal.h"
+#include "watch_uplinks.h"
 
 #define RESCAN_US 1000000	/* look for new or removed attachments */
 
 static volatile sig_atomic_t stop_requested, rescan_requested,
 	reload_requested;
-struct attachment_watch watched[MAX_WATCHED];
-const struct watch_defaults *defaults;
+/* The attachments watched (slots with used set) and the settings for
+ * uplinks that did not give their own. */
+static struct attachment_watch watched[MAX_WATCHED];
+static const struct watch_defaults *defaults;
 
 static void on_signal(int sig)
 {
@@ -47,19 +49,6 @@ void watch_default_settings(struct watch_defaults *d)
 		.down = 3,
 		.up = 3,
 	};
-}
-
-/* An uplink's own setting, or watch's default. */
-
-void watch_log_line(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("mlb-bpf watch: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* ---- entering an attachment's namespace -------------------------------- */
@@ -129,21 +118,6 @@ static void forget(struct attachment_watch *a)
 		close(a->events);
 	loader_close(&a->pins);
 	a->used = false;
-}
-
-/* The id of the BPF link pinned for cgroup id now (0 if none). */
-uint32_t watch_current_link_id(uint64_t id)
-{
-	struct mlb_prog_info info = { 0 };
-	struct mlb_pins pins;
-	struct mlb_err err;
-
-	if (loader_open(id, &pins, &err))
-		return 0;
-	if (loader_prog_info(&pins, &info, &err))
-		info.link_id = 0;
-	loader_close(&pins);
-	return info.link_id;
 }
 
 /* Whether watch looks after this attachment (--cgroup). */
@@ -262,7 +236,7 @@ static int reload(const char *path, struct mlb_err *err)
 
 	if (!out)
 		return mlb_fail(err, "out of memory");
-	if (journal_lock(err)) {
+	if (recover_lock(err)) {
 		fclose(out);
 		free(text);
 		return -1;
@@ -287,7 +261,7 @@ static void refresh_forward(struct attachment_watch *a)
 {
 	struct mlb_err err;
 
-	if (journal_lock(&err)) {
+	if (recover_lock(&err)) {
 		watch_log_line("%s", err.msg);
 		return;
 	}
@@ -337,14 +311,14 @@ static void tend(struct attachment_watch *a, uint64_t now)
 			return;
 		}
 	}
-	watch_repair_routing(a, &next);
+	watch_repair_routing(a, &next, watched, MAX_WATCHED);
 	if (a->check_links)
 		refresh_forward(a);
 	a->check_links = false;
 	for (unsigned i = 0; i < a->state.nuplinks; i++)
 		if (a->up[i].in_flight == 0 && now >= a->up[i].next_probe_us &&
-		    !watch_start_round(a, i, now))
-			changed |= watch_end_round(a, i);
+		    !watch_start_round(a, i, now, defaults))
+			changed |= watch_end_round(a, i, defaults);
 	leave();
 	if (changed)
 		watch_apply_weights(a);
@@ -422,7 +396,7 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 		watch_log_line("serving metrics at http://%s/metrics",
 			       d->metrics_listen);
 	/* clean up after a writer (or an earlier watch) that died */
-	if (journal_lock(err))
+	if (recover_lock(err))
 		return -1;
 	journal_report(stderr, "mlb-bpf watch: ");
 	mlb_unlock();
@@ -452,7 +426,7 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 
 			if (!a->used)
 				continue;
-			if (watch_collect(a, now) || a->weights_pending)
+			if (watch_collect(a, now, defaults) || a->weights_pending)
 				watch_apply_weights(a);
 			tend(a, now);
 		}
@@ -465,7 +439,7 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 				continue;
 			if (watched[s].check_links)
 				tend(&watched[s], now);
-			if (watch_collect(&watched[s], now))
+			if (watch_collect(&watched[s], now, defaults))
 				watch_apply_weights(&watched[s]);
 		}
 	}

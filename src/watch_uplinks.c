@@ -1,7 +1,10 @@
 /* watch_uplinks.c - watch's judgement of each uplink: its link, its
  * routing (put back when the kernel dropped it), its probe rounds, and
- * the health and slot table that follow (see watch_internal.h).
+ * the health and slot table that follow (see watch_uplinks.h).  What it
+ * needs of watch.c's (the other attachments, the default settings) it is
+ * handed.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -11,10 +14,40 @@
 #include "loader.h"
 #include "lock.h"
 #include "probe.h"
+#include "recover.h"
 #include "repair.h"
 #include "route.h"
+#include "route_reconcile.h"
 #include "slots.h"
-#include "watch_internal.h"
+#include "watch_uplinks.h"
+
+/* ---- watch's log and the pinned link ---------------------------------- */
+
+void watch_log_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mlb-bpf watch: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* The id of the BPF link pinned for cgroup id now (0 if none). */
+uint32_t watch_current_link_id(uint64_t id)
+{
+	struct mlb_prog_info info = { 0 };
+	struct mlb_pins pins;
+	struct mlb_err err;
+
+	if (loader_open(id, &pins, &err))
+		return 0;
+	if (loader_prog_info(&pins, &info, &err))
+		info.link_id = 0;
+	loader_close(&pins);
+	return info.link_id;
+}
 
 /* ---- health state ------------------------------------------------------ */
 
@@ -69,7 +102,7 @@ void watch_apply_weights(struct attachment_watch *a)
 	struct mlb_err err;
 
 	/* Another writer held the lock too long: the loop tries again. */
-	a->weights_pending = journal_lock(&err) != 0;
+	a->weights_pending = recover_lock(&err) != 0;
 	if (a->weights_pending) {
 		watch_log_line("cgroup %s: %s (trying again)",
 			       a->state.cgroup_path, err.msg);
@@ -172,10 +205,12 @@ bool watch_check_links(struct attachment_watch *a, struct mlb_state *next)
 /* The watched attachment that repairs the routing a shares with others
  * (see attachment_same_routing): the first one of them, so two never
  * fight over one table. */
-static struct attachment_watch *routing_leader(struct attachment_watch *a)
+static struct attachment_watch *routing_leader(struct attachment_watch *a,
+						      struct attachment_watch *all,
+						      unsigned n)
 {
-	for (unsigned s = 0; s < MAX_WATCHED; s++) {
-		struct attachment_watch *b = &watched[s];
+	for (unsigned s = 0; s < n; s++) {
+		struct attachment_watch *b = &all[s];
 
 		if (b == a)
 			break;
@@ -223,17 +258,18 @@ static void log_repairs(struct attachment_watch *a, const char *who,
 
 /* Record what the links say and make the routing what the record says,
  * under the writers' lock. */
-void watch_repair_routing(struct attachment_watch *a, struct mlb_state *next)
+void watch_repair_routing(struct attachment_watch *a, struct mlb_state *next,
+			  struct attachment_watch *all, unsigned n)
 {
 	static char shared_logged[192];
 	static struct mlb_state found, record;
-	struct attachment_watch *leader = routing_leader(a);
+	struct attachment_watch *leader = routing_leader(a, all, n);
 	struct route_check check;
 	struct mlb_err err;
 	char who[IF_NAMESIZE + 8];
 
 	found = leader == a ? *next : leader->state;
-	if (journal_lock(&err)) {
+	if (recover_lock(&err)) {
 		watch_log_line("%s", err.msg);
 		return;
 	}
@@ -280,13 +316,14 @@ void watch_repair_routing(struct attachment_watch *a, struct mlb_state *next)
 /* ---- probes ------------------------------------------------------------ */
 
 /* Returns false if no probe could even be sent (a failed round). */
-bool watch_start_round(struct attachment_watch *a, unsigned i, uint64_t now)
+bool watch_start_round(struct attachment_watch *a, unsigned i, uint64_t now,
+		       const struct watch_defaults *d)
 {
 	const struct mlb_state_uplink *u = &a->state.uplinks[i];
 	struct uplink_watch *w = &a->up[i];
-	unsigned type = watch_setting(u->probe_type, defaults->probe_type);
-	unsigned port = watch_setting(u->probe_port, defaults->probe_port);
-	unsigned timeout = watch_setting(u->timeout_ms, defaults->timeout_ms);
+	unsigned type = watch_setting(u->probe_type, d->probe_type);
+	unsigned port = watch_setting(u->probe_port, d->probe_port);
+	unsigned timeout = watch_setting(u->timeout_ms, d->timeout_ms);
 	unsigned n = u->nprobes ? u->nprobes : 1;
 	static const enum probe_type types[] = {
 		[MLB_PROBE_ICMP] = PROBE_ICMP,
@@ -295,7 +332,7 @@ bool watch_start_round(struct attachment_watch *a, unsigned i, uint64_t now)
 	};
 
 	w->next_probe_us = now + 1000ULL *
-		watch_setting(u->interval_ms, defaults->interval_ms);
+		watch_setting(u->interval_ms, d->interval_ms);
 	w->round_ok = false;
 	w->in_flight = 0;
 	/* Nothing to probe (state.h): the round is decided at once,
@@ -321,13 +358,14 @@ bool watch_start_round(struct attachment_watch *a, unsigned i, uint64_t now)
 }
 
 /* One probe round finished: count it, and decide. */
-bool watch_end_round(struct attachment_watch *a, unsigned i)
+bool watch_end_round(struct attachment_watch *a, unsigned i,
+		     const struct watch_defaults *d)
 {
 	const struct mlb_state_uplink *u = &a->state.uplinks[i];
 	struct uplink_watch *w = &a->up[i];
 	struct mlb_health *h = &w->health;
-	unsigned down = watch_setting(u->down, defaults->down);
-	unsigned up = watch_setting(u->up, defaults->up);
+	unsigned down = watch_setting(u->down, d->down);
+	unsigned up = watch_setting(u->up, d->up);
 	char why[64];
 	struct mlb_err err;
 	__u32 before = h->state;
@@ -371,7 +409,8 @@ bool watch_end_round(struct attachment_watch *a, unsigned i)
 }
 
 /* Look at the probes in flight; returns true if a state changed. */
-bool watch_collect(struct attachment_watch *a, uint64_t now)
+bool watch_collect(struct attachment_watch *a, uint64_t now,
+		   const struct watch_defaults *d)
 {
 	bool changed = false;
 
@@ -396,7 +435,7 @@ bool watch_collect(struct attachment_watch *a, uint64_t now)
 		if (still)
 			continue;
 		w->in_flight = 0;
-		changed |= watch_end_round(a, i);
+		changed |= watch_end_round(a, i, d);
 	}
 	return changed;
 }

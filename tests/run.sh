@@ -72,6 +72,8 @@ done
 # A bounded fuzz run of the configuration parser (FUZZ_SECONDS, default 30).
 wanted fuzz && run_one fuzz_config tests/fuzz/run.sh "$BUILD"
 wanted demo && run_one demo demo_check
+# src/ read from the top: no file includes or calls back into one above.
+wanted layers && run_one layers tests/check_layers.sh "$BUILD"
 for t in tests/e2e/test_*.sh; do
 	name=$(basename "$t" .sh)
 	[ -f "$t" ] && wanted "${name#test_}" && run_one "$name.sh" bash "$t"

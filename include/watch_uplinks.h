@@ -1,10 +1,11 @@
-/* watch_internal.h - what the two halves of watch share: watch.c runs the
- * loop and follows attachments as they come and go; watch_uplinks.c
- * judges each uplink (link checks, routing repair, probe rounds, health
- * and the slot table flip that follows).  Not part of any public API.
+/* watch_uplinks.h - watch's judgement of each uplink (link checks,
+ * routing repair, probe rounds, health and the slot table flip that
+ * follows), and the records it judges.  watch.c, above, runs the loop,
+ * owns the attachments watched and the settings, and hands each call
+ * what it needs.
  */
-#ifndef MLB_WATCH_INTERNAL_H
-#define MLB_WATCH_INTERNAL_H
+#ifndef MLB_WATCH_UPLINKS_H
+#define MLB_WATCH_UPLINKS_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -12,7 +13,7 @@
 #include "loader.h"
 #include "probe.h"
 #include "state.h"
-#include "watch.h"
+#include "watch_defaults.h"
 
 #define MAX_WATCHED 64
 
@@ -46,11 +47,6 @@ struct attachment_watch {
 	char forward_logged[192];	/* the last tc refresh failure logged */
 	struct uplink_watch up[MLB_MAX_UPLINKS];
 };
-/* The attachments watched (slots with used set) and the settings for
- * uplinks that did not give their own. */
-extern struct attachment_watch watched[MAX_WATCHED];
-extern const struct watch_defaults *defaults;
-
 /* An uplink's own setting, or watch's default. */
 static inline unsigned watch_setting(unsigned own, unsigned fallback)
 {
@@ -64,8 +60,6 @@ void watch_log_line(const char *fmt, ...)
 /* The id of the BPF link pinned for cgroup id now (0 if none): a
  * re-attach makes a new one. */
 uint32_t watch_current_link_id(uint64_t id);
-
-/* ---- watch_uplinks.c ---- */
 
 /* Record and log a new health state of uplink i (no-op if unchanged). */
 void watch_set_state(struct attachment_watch *a, unsigned i, __u32 state,
@@ -87,17 +81,24 @@ void watch_apply_weights(struct attachment_watch *a);
 bool watch_check_links(struct attachment_watch *a, struct mlb_state *next);
 
 /* In the attachment's namespace, under the writers' lock: record next
- * and make the routing what the record says. */
-void watch_repair_routing(struct attachment_watch *a, struct mlb_state *next);
+ * and make the routing what the record says.  all[0..n-1] are every
+ * attachment watched (slots with used set): of those sharing a's
+ * routing, the first repairs it. */
+void watch_repair_routing(struct attachment_watch *a, struct mlb_state *next,
+			  struct attachment_watch *all, unsigned n);
 
-/* Start uplink i's probe round; false if no probe could be sent. */
-bool watch_start_round(struct attachment_watch *a, unsigned i, uint64_t now);
+/* Start uplink i's probe round; false if no probe could be sent.  d: the
+ * settings of uplinks that did not give their own. */
+bool watch_start_round(struct attachment_watch *a, unsigned i, uint64_t now,
+		       const struct watch_defaults *d);
 
 /* Uplink i's round is over: count it and decide; true if its state
  * changed. */
-bool watch_end_round(struct attachment_watch *a, unsigned i);
+bool watch_end_round(struct attachment_watch *a, unsigned i,
+		     const struct watch_defaults *d);
 
 /* Look at the probes in flight; true if some state changed. */
-bool watch_collect(struct attachment_watch *a, uint64_t now);
+bool watch_collect(struct attachment_watch *a, uint64_t now,
+		   const struct watch_defaults *d);
 
 #endif

@@ -1,10 +1,10 @@
-/* containers_internal.h - what the two halves of the containers module
- * share: containers_veth.c finds the container veths of a namespace and
- * opens the program's maps; containers.c puts the program on them and
- * takes it off.  Not part of any public API.
+/* containers_veth.h - the container veths of a namespace (see
+ * containers.h) and the maps the container program keeps of them: found,
+ * opened, forgotten, and read for status.  containers.c, above, puts the
+ * program on the veths found here and takes it off.
  */
-#ifndef MLB_CONTAINERS_INTERNAL_H
-#define MLB_CONTAINERS_INTERNAL_H
+#ifndef MLB_CONTAINERS_VETH_H
+#define MLB_CONTAINERS_VETH_H
 
 #include <stdint.h>
 
@@ -38,5 +38,19 @@ int container_veths_find(const struct mlb_state *state,
 
 /* Forget what the maps hold of ifindex: its entry and its counts. */
 void container_maps_forget(const struct container_maps *m, uint32_t ifindex);
+
+/* One container veth as status shows it. */
+struct container_view {
+	char ifname[16];
+	uint32_t ifindex;
+	int32_t netnsid;
+	uint64_t counts[MLB_MAX_UPLINKS + 1];	/* connections per uplink */
+};
+
+/* The container veths of cgroup_id's attachment, from its pins alone (no
+ * namespace needed): *out is allocated (free() it), *n set.  An
+ * attachment made before containers were balanced has none. */
+int containers_read(uint64_t cgroup_id, struct container_view **out,
+		    unsigned *n, struct mlb_err *err);
 
 #endif
