@@ -191,7 +191,10 @@ admin_down() {
 	shift
 	check "$what: attach" "$MLB" attach --netns "$CLI" --cgroup "$CG" \
 		--uplink up0 --uplink up1 "$@"
-	in_cgroup "$CRR" hold --connect "$SERVER:5004" --count 4 --duration 3 \
+	# held for 8 s: up0 must still be carrying them when it goes down,
+	# after the wait for all four and a second more (seconds on an
+	# emulated guest)
+	in_cgroup "$CRR" hold --connect "$SERVER:5004" --count 4 --duration 8 \
 		> "$WORK/hold" &
 	HOLD=$!
 	for _ in $(seq 50); do grep -q ready "$WORK/hold" && break; sleep 0.1; done
