@@ -36,6 +36,7 @@ done
 echo "vmtest: $(uname -r) up after $(cut -d' ' -f1 /proc/uptime) s"
 cd "$VMTEST_ROOT"
 export TESTS FUZZ_SECONDS
+export VMTEST_GUEST=1
 if [ -n "${VMTEST_CMD:-}" ]; then
 	bash -c "$VMTEST_CMD" 2>&1 | tee /vmtest/log
 else
