@@ -82,6 +82,14 @@ clean() {
 		[ ! -e "/sys/fs/bpf/mlb/new-$id" ] || echo "staging pins new-$id left"
 	done
 }
+# recovered_elsewhere RC PROBLEMS: whether a detach found nothing (RC 3)
+# and nothing is left: recovery is for every mlb-bpf command on the
+# machine, so another bed's (a suite run beside this one) may have
+# finished what the killed command left before our detach ran.
+recovered_elsewhere() {
+	[ "$1" = 3 ] && [ -z "$2" ] || return 1
+	echo "# killed at $POINT: another mlb-bpf command recovered its journal first"
+}
 # verdict WHAT PROBLEMS: one check, with the problems as its detail.
 verdict() {
 	if [ -z "$2" ]; then
@@ -113,12 +121,8 @@ for k in $(points attach); do
 	out=$("$REPAIR" detach --cgroup "$CG" 2>&1)
 	rc=$?
 	problems=$(clean)
-	if [ "$k" -gt "$JOURNAL" ] && [ "$rc" = 3 ] && [ -z "$problems" ]; then
-		# Recovery is for every mlb-bpf command on the machine: another
-		# bed's (a suite run beside this one) may have removed what the
-		# dead attach left before our detach ran.  Nothing is left,
-		# which is what the check is about.
-		echo "# attach killed at $POINT: another mlb-bpf command recovered its journal first"
+	if [ "$k" -gt "$JOURNAL" ] && recovered_elsewhere "$rc" "$problems"; then
+		:
 	elif [ "$k" -gt "$JOURNAL" ]; then
 		[ "$rc" = 0 ] || problems+=$'\n'"detach exited $rc: $out"
 		echo "$out" | grep -q "interrupted attach .* of cgroup $CG left" ||
@@ -178,14 +182,9 @@ for k in $(points detach); do
 	out=$("$REPAIR" detach --cgroup "$CG" 2>&1)
 	rc=$?
 	problems=$(clean)
-	if [ "$rc" = 3 ] && [ "$k" -le "$DONE" ] && [ -z "$problems" ]; then
-		# as for attach: another bed's command may have finished
-		# the dead detach first, from its journal
-		echo "# detach killed at $POINT: another mlb-bpf command recovered its journal first"
-	else
-		[ "$rc" = 0 ] || { [ "$rc" = 3 ] && [ "$k" -gt "$DONE" ]; } ||
-			problems+=$'\n'"detach exited $rc: $out"
-	fi
+	[ "$rc" = 0 ] || { [ "$rc" = 3 ] && [ "$k" -gt "$DONE" ]; } ||
+		recovered_elsewhere "$rc" "$problems" ||
+		problems+=$'\n'"detach exited $rc: $out"
 	verdict "detach killed at $POINT: detach --cgroup again leaves nothing" "$problems"
 done
 
