@@ -35,7 +35,7 @@ BPFTOOL  ?= bpftool
 CC       ?= cc
 VERSION  := 0.1.0
 
-PKGS     := libbpf libnl-3.0 libnl-route-3.0 libnftables inih
+PKGS     := libbpf libnl-3.0 libnl-route-3.0 libnftables inih libmicrohttpd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
 

@@ -6,6 +6,7 @@ set -eu
 
 PACKAGES="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev
 bpftool libnl-3-dev libnl-route-3-dev libnftables-dev libinih-dev
+libmicrohttpd-dev
 libcmocka-dev libclang-rt-14-dev iproute2 nftables iptables iperf3
 gnuplot-nox jq util-linux procps strace bash-completion systemd debhelper
 dpkg-dev lintian prometheus curl python3 qemu-system-x86 busybox-static kmod

@@ -1,39 +1,37 @@
-/* metrics_http.c - GET /metrics inside watch's poll loop (see
- * metrics_http.h).  Nothing here may block watch: every socket is
- * non-blocking, a request is read into a fixed buffer, and a connection
- * that is slow to ask or to read its answer is closed at its deadline. */
-#define _GNU_SOURCE	/* accept4 */
+/* metrics_http.c - GET /metrics, served by libmicrohttpd in a thread of
+ * its own (see metrics_http.h).  The thread only reads the pins and the
+ * kernel (metrics_write), never watch's own state, so nothing is shared
+ * but the cgroup string copied at start.  Watch's loop does not see the
+ * server at all: a scrape storm or a client that never finishes asking
+ * costs it no wake-up and no delay. */
+#define _GNU_SOURCE	/* asprintf */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <microhttpd.h>
 
 #include "metrics.h"
 #include "metrics_http.h"
 
-#define MAX_CLIENTS (METRICS_HTTP_MAX_FDS - 1)
-#define REQUEST_MAX 4096		/* request line and headers */
-#define DEADLINE_US 5000000		/* to ask, and to read the answer */
+/* The bounds that keep a slow or hostile client's cost fixed.  Beyond the
+ * connection limit the kernel's backlog queues the rest until a slot is
+ * free; a connection idle for the timeout is closed; a request whose
+ * headers do not fit the connection's memory is refused with 431. */
+#define CONNECTION_LIMIT 64
+#define BACKLOG 256
+#define IDLE_TIMEOUT_S 5
+#define CONNECTION_MEMORY (16 * 1024)
 
-struct client {
-	int fd;				/* -1: a free slot */
-	uint64_t deadline_us;
-	char request[REQUEST_MAX];
-	size_t got;
-	char *answer;			/* once answered: what is sent */
-	size_t len, sent;
-};
+#define EXPOSITION_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define TEXT_TYPE "text/plain; charset=utf-8"
 
-static int listen_fd = -1;
-static const char *serve_under;
-static struct client clients[MAX_CLIENTS];
-/* Which client each descriptor of the last metrics_http_fds belongs to
- * (-1: the listening socket). */
-static int owner[METRICS_HTTP_MAX_FDS];
+static struct MHD_Daemon *daemon_;
+static char *serve_under;	/* NULL: every attachment */
 
 /* ---- the listening address ---------------------------------------------- */
 
@@ -94,259 +92,168 @@ int metrics_http_parse(const char *arg, struct sockaddr_storage *addr,
 			"port 1 to 65535", arg);
 }
 
-int metrics_http_start(const char *arg, const char *under,
-		       struct mlb_err *err)
-{
-	struct sockaddr_storage addr;
-	socklen_t len;
-	int one = 1;
-
-	if (metrics_http_parse(arg, &addr, &len, err))
-		return -1;
-	listen_fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-			   SOCK_CLOEXEC, 0);
-	if (listen_fd < 0)
-		return mlb_fail(err, "--metrics-listen %s: %s", arg,
-				strerror(errno));
-	setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(listen_fd, (struct sockaddr *)&addr, len) ||
-	    listen(listen_fd, 16)) {
-		int e = errno;
-
-		close(listen_fd);
-		listen_fd = -1;
-		return mlb_fail(err, "--metrics-listen %s: %s", arg,
-				strerror(e));
-	}
-	serve_under = under;
-	for (unsigned c = 0; c < MAX_CLIENTS; c++)
-		clients[c].fd = -1;
-	return 0;
-}
-
-static void drop(struct client *c)
-{
-	close(c->fd);
-	free(c->answer);
-	memset(c, 0, sizeof(*c));
-	c->fd = -1;
-}
-
-void metrics_http_stop(void)
-{
-	if (listen_fd < 0)
-		return;
-	for (unsigned c = 0; c < MAX_CLIENTS; c++)
-		if (clients[c].fd >= 0)
-			drop(&clients[c]);
-	close(listen_fd);
-	listen_fd = -1;
-}
-
 /* ---- one exchange -------------------------------------------------------- */
 
-/* Build the whole answer (headers and body) for the client. */
-static void answer(struct client *c, int code, const char *reason,
-		   const char *type, const char *body, size_t body_len,
-		   bool head)
+/* Queue a response of len bytes at body, which MHD frees with free()
+ * when it owns it (must_free), else a static text. */
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code,
+			     const char *type, void *body, size_t len,
+			     int must_free)
 {
-	FILE *f = open_memstream(&c->answer, &c->len);
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		len, body, must_free ? MHD_RESPMEM_MUST_FREE :
+		MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
 
-	if (!f) {
-		c->answer = NULL;
-		c->len = 0;
-		return;
+	if (!r) {
+		if (must_free)
+			free(body);
+		return MHD_NO;		/* MHD closes the connection */
 	}
-	fprintf(f, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-		"Content-Length: %zu\r\nConnection: close\r\n%s\r\n", code,
-		reason, type, body_len, code == 405 ? "Allow: GET, HEAD\r\n" :
-		"");
-	if (!head)
-		fwrite(body, 1, body_len, f);
-	fclose(f);
+	/* One answer per connection, as a scrape needs: an idle kept-alive
+	 * connection would only hold a slot. */
+	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type) !=
+	    MHD_YES ||
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") !=
+	    MHD_YES ||
+	    (code == MHD_HTTP_METHOD_NOT_ALLOWED &&
+	     MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD") !=
+	     MHD_YES)) {
+		MHD_destroy_response(r);
+		return MHD_NO;
+	}
+	ret = MHD_queue_response(conn, code, r);
+	MHD_destroy_response(r);
+	return ret;
 }
 
-static void answer_text(struct client *c, int code, const char *reason,
-			const char *text)
+static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned code,
+				  const char *text)
 {
-	answer(c, code, reason, "text/plain; charset=utf-8", text,
-	       strlen(text), false);
+	return reply(conn, code, TEXT_TYPE, (void *)text, strlen(text), 0);
 }
 
-/* The request is complete: decide what it gets. */
-static void respond(struct client *c)
+/* The metrics, gathered now; 500 with the reason if they cannot be. */
+static enum MHD_Result reply_metrics(struct MHD_Connection *conn)
 {
-	char method[16], target[256], version[16];
-	bool head;
-
-	if (sscanf(c->request, "%15s %255s %15s", method, target,
-		   version) != 3 || strncmp(version, "HTTP/1.", 7)) {
-		answer_text(c, 400, "Bad Request", "bad request\n");
-		return;
-	}
-	head = !strcmp(method, "HEAD");
-	if (!head && strcmp(method, "GET")) {
-		answer_text(c, 405, "Method Not Allowed",
-			    "only GET and HEAD\n");
-		return;
-	}
-	if (strcmp(target, "/metrics") && strncmp(target, "/metrics?", 9)) {
-		answer_text(c, 404, "Not Found", "not found: try /metrics\n");
-		return;
-	}
-
 	char *body = NULL;
 	size_t len = 0;
 	struct mlb_err err;
 	FILE *f = open_memstream(&body, &len);
 	int ret;
 
-	if (!f) {
-		answer_text(c, 500, "Internal Server Error", "out of memory\n");
-		return;
-	}
+	if (!f)
+		return reply_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				  "out of memory\n");
 	ret = metrics_write(f, serve_under, &err);
-	fclose(f);
+	if (fclose(f) && !ret)
+		ret = mlb_fail(&err, "out of memory");
 	if (ret) {
-		char line[sizeof(err.msg) + 1];
+		char *line = NULL;
 
-		snprintf(line, sizeof(line), "%s\n", err.msg);
-		answer_text(c, 500, "Internal Server Error", line);
-	} else {
-		answer(c, 200, "OK", "text/plain; version=0.0.4; "
-		       "charset=utf-8", body, len, head);
+		free(body);
+		if (asprintf(&line, "%s\n", err.msg) < 0)
+			return MHD_NO;
+		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, TEXT_TYPE,
+			     line, strlen(line), 1);
 	}
-	free(body);
+	return reply(conn, MHD_HTTP_OK, EXPOSITION_TYPE, body, len, 1);
 }
 
-/* Read what arrived; answer once the headers are complete (or too
- * long).  Returns false when the connection is to be closed. */
-static bool receive(struct client *c, uint64_t now_us)
+/* Called once the request line and headers are in (MHD has already
+ * answered what it could not parse, or what did not fit).  HEAD gets
+ * GET's headers without the body, from MHD.  The path excludes any query
+ * string. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
 {
-	for (;;) {
-		ssize_t r = recv(c->fd, c->request + c->got,
-				 sizeof(c->request) - 1 - c->got, 0);
-
-		if (r < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ||
-			       errno == EINTR;
-		if (r == 0)
-			return false;		/* gone before asking */
-		c->got += (size_t)r;
-		c->request[c->got] = 0;
-		/* a NUL ends the text early: what follows is not looked at */
-		if (memchr(c->request, 0, c->got) ||
-		    memmem(c->request, c->got, "\r\n\r\n", 4) ||
-		    memmem(c->request, c->got, "\n\n", 2))
-			break;
-		if (c->got == sizeof(c->request) - 1) {
-			answer_text(c, 431, "Request Header Fields Too Large",
-				    "request too large\n");
-			c->deadline_us = now_us + DEADLINE_US;
-			return c->answer != NULL;
-		}
-	}
-	respond(c);
-	c->deadline_us = now_us + DEADLINE_US;
-	return c->answer != NULL;
+	(void)cls;
+	(void)version;
+	(void)upload_data;
+	(void)upload_data_size;
+	(void)req_cls;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) &&
+	    strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+				  "only GET and HEAD\n");
+	if (strcmp(url, "/metrics"))
+		return reply_text(conn, MHD_HTTP_NOT_FOUND,
+				  "not found: try /metrics\n");
+	return reply_metrics(conn);
 }
 
-/* Send what the socket takes; false when done (or failed). */
-static bool transmit(struct client *c)
-{
-	while (c->sent < c->len) {
-		ssize_t w = send(c->fd, c->answer + c->sent,
-				 c->len - c->sent, MSG_NOSIGNAL);
+/* ---- the server ---------------------------------------------------------- */
 
-		if (w < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ||
-			       errno == EINTR;
-		c->sent += (size_t)w;
+/* The listening socket is ours, so that a bad address or a port in use
+ * fails with the reason, as before MHD starts. */
+static int listen_on(const char *arg, struct mlb_err *err)
+{
+	struct sockaddr_storage addr;
+	socklen_t len;
+	int fd, one = 1;
+
+	if (metrics_http_parse(arg, &addr, &len, err))
+		return -1;
+	fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0)
+		return mlb_fail(err, "--metrics-listen %s: %s", arg,
+				strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&addr, len) || listen(fd, BACKLOG)) {
+		int e = errno;
+
+		close(fd);
+		return mlb_fail(err, "--metrics-listen %s: %s", arg,
+				strerror(e));
 	}
-	return false;
+	return fd;
 }
 
-/* ---- the poll loop's side ------------------------------------------------ */
-
-nfds_t metrics_http_fds(struct pollfd *fds, uint64_t *wake_us)
+int metrics_http_start(const char *arg, const char *under,
+		       struct mlb_err *err)
 {
-	nfds_t n = 0;
+	sigset_t all, old;
+	int fd = listen_on(arg, err);
 
-	if (listen_fd < 0)
-		return 0;
-	for (unsigned i = 0; i < MAX_CLIENTS; i++) {
-		struct client *c = &clients[i];
-
-		if (c->fd < 0)
-			continue;
-		if (c->deadline_us < *wake_us)
-			*wake_us = c->deadline_us;
-		owner[n] = (int)i;
-		fds[n++] = (struct pollfd){
-			.fd = c->fd, .events = c->answer ? POLLOUT : POLLIN,
-		};
+	if (fd < 0)
+		return -1;
+	serve_under = under ? strdup(under) : NULL;
+	if (under && !serve_under) {
+		close(fd);
+		return mlb_fail(err, "out of memory");
 	}
-	owner[n] = -1;
-	fds[n++] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
-	return n;
+	/* The server's thread inherits a mask that blocks every signal, so
+	 * SIGTERM and SIGHUP reach watch's loop, whose poll they wake. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	daemon_ = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+		on_request, NULL,
+		MHD_OPTION_LISTEN_SOCKET, fd,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+		MHD_OPTION_END);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!daemon_) {
+		close(fd);
+		free(serve_under);
+		serve_under = NULL;
+		return mlb_fail(err, "--metrics-listen %s: the HTTP server "
+				"did not start", arg);
+	}
+	return 0;
 }
 
-/* A slot for a new connection: a free one, else the oldest connection
- * that has not asked yet (then the oldest of all), closed.  Connections
- * that never ask cannot keep a scraper out for long. */
-static struct client *slot(void)
+void metrics_http_stop(void)
 {
-	struct client *oldest = NULL;
-
-	for (unsigned i = 0; i < MAX_CLIENTS; i++) {
-		struct client *c = &clients[i];
-
-		if (c->fd < 0)
-			return c;
-		if (!oldest || (!c->answer && oldest->answer) ||
-		    (!c->answer == !oldest->answer &&
-		     c->deadline_us < oldest->deadline_us))
-			oldest = c;
-	}
-	drop(oldest);
-	return oldest;
-}
-
-static void accept_new(uint64_t now_us)
-{
-	for (;;) {
-		int fd = accept4(listen_fd, NULL, NULL,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct client *c;
-
-		if (fd < 0)
-			return;
-		c = slot();
-		c->fd = fd;
-		c->deadline_us = now_us + DEADLINE_US;
-	}
-}
-
-void metrics_http_serve(const struct pollfd *fds, nfds_t n, uint64_t now_us)
-{
-	for (nfds_t k = 0; k < n; k++) {
-		struct client *c;
-		bool keep = true;
-
-		if (owner[k] < 0) {
-			if (fds[k].revents & POLLIN)
-				accept_new(now_us);
-			continue;
-		}
-		c = &clients[owner[k]];
-		if (fds[k].revents & (POLLERR | POLLHUP | POLLNVAL) &&
-		    !(fds[k].revents & POLLIN))
-			keep = false;
-		else if (!c->answer && fds[k].revents & POLLIN)
-			keep = receive(c, now_us);
-		if (keep && c->answer)
-			keep = transmit(c);
-		if (!keep || now_us >= c->deadline_us)
-			drop(c);
-	}
+	if (!daemon_)
+		return;
+	MHD_stop_daemon(daemon_);	/* joins its thread, closes the socket */
+	daemon_ = NULL;
+	free(serve_under);
+	serve_under = NULL;
 }

@@ -363,11 +363,10 @@ static void tend(struct attachment_watch *a, uint64_t now)
 /* Poll probe sockets and event sockets until something is due. */
 static void wait_for_work(uint64_t now)
 {
-	struct pollfd fds[MAX_WATCHED * (1 + MLB_MAX_UPLINKS * MLB_MAX_PROBES) +
-			 METRICS_HTTP_MAX_FDS];
+	struct pollfd fds[MAX_WATCHED * (1 + MLB_MAX_UPLINKS * MLB_MAX_PROBES)];
 	struct attachment_watch *owner[sizeof(fds) / sizeof(fds[0])];
 	uint64_t wake = now + 100000;	/* at least every 100 ms */
-	nfds_t n = 0, http;
+	nfds_t n = 0;
 
 	for (unsigned s = 0; s < MAX_WATCHED; s++) {
 		struct attachment_watch *a = &watched[s];
@@ -397,10 +396,7 @@ static void wait_for_work(uint64_t now)
 			}
 		}
 	}
-	/* the metrics server's, last */
-	http = metrics_http_fds(fds + n, &wake);
-	poll(fds, n + http, wake > now ? (int)((wake - now + 999) / 1000) : 0);
-	metrics_http_serve(fds + n, http, probe_now_us());
+	poll(fds, n, wake > now ? (int)((wake - now + 999) / 1000) : 0);
 	for (nfds_t k = 0; k < n; k++)
 		/* POLLERR too: an overrun (ENOBUFS in a storm of events)
 		 * means events were lost, so look at everything. */
