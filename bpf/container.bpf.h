@@ -30,14 +30,6 @@
  *  - Unconnected UDP sockets are left alone: the same socket may answer
  *    requests that came in on any uplink (a DNS server).
  */
-#define ETH_HLEN 14
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define TCP_FLAG_ACK 0x10
-#define TCP_FLAG_SYN 0x02
-/* Ethernet, the longest IPv4 header, TCP's flags */
-#define CONTAINER_HDR_MAX (ETH_HLEN + 60 + 14)
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MLB_MAX_VETHS);
@@ -67,106 +59,28 @@ struct container_packet {
 	__u8 tcp_flags;
 };
 
-/* Parsing returns 0 for a TCP or UDP packet, PARSE_SHORT when its headers
- * are not all in the linear part, -1 for anything else. */
-#define PARSE_SHORT 1
-
-/* The ports at l4, and TCP's flags. */
-static __always_inline int parse_ports(void *l4, void *end, __u32 proto,
-				       struct container_packet *p)
+/* The flow map's key and the socket lookup's tuple of a parsed flow. */
+static __always_inline void container_packet_of(const struct parsed_flow *f,
+						struct container_packet *p)
 {
-	__u8 *h = l4;
-
-	if (proto == IPPROTO_TCP) {
-		if ((void *)(h + 14) > end)
-			return PARSE_SHORT;
-		p->tcp_flags = h[13];
-	} else if (proto == IPPROTO_UDP) {
-		if ((void *)(h + 8) > end)
-			return PARSE_SHORT;
+	p->key.src = f->src;
+	p->key.dst = f->dst;
+	p->key.sport = f->sport;
+	p->key.dport = f->dport;
+	p->key.proto = f->proto;
+	p->v6 = f->v6;
+	p->tcp_flags = f->tcp_flags;
+	if (f->v6) {
+		__builtin_memcpy(p->tuple.ipv6.saddr, f->dst.word, 16);
+		__builtin_memcpy(p->tuple.ipv6.daddr, f->src.word, 16);
+		p->tuple.ipv6.sport = f->dport;
+		p->tuple.ipv6.dport = f->sport;
 	} else {
-		return -1;
+		p->tuple.ipv4.saddr = f->dst.word[3];
+		p->tuple.ipv4.daddr = f->src.word[3];
+		p->tuple.ipv4.sport = f->dport;
+		p->tuple.ipv4.dport = f->sport;
 	}
-	p->key.proto = proto;
-	p->key.sport = *(__u16 *)h;
-	p->key.dport = *(__u16 *)(h + 2);
-	return 0;
-}
-
-static __always_inline int parse_ipv4(void *l3, void *end,
-				      struct container_packet *p)
-{
-	struct iphdr *ip = l3;
-	int ret;
-
-	if ((void *)(ip + 1) > end)
-		return PARSE_SHORT;
-	if (ip->ihl < 5 || (ip->frag_off & bpf_htons(0x1fff)))
-		return -1;		/* no ports past the first fragment */
-	ret = parse_ports(l3 + ip->ihl * 4, end, ip->protocol, p);
-	if (ret)
-		return ret;
-	p->key.src.word[2] = p->key.dst.word[2] = bpf_htonl(0xffff);
-	p->key.src.word[3] = ip->saddr;
-	p->key.dst.word[3] = ip->daddr;
-	p->tuple.ipv4.saddr = ip->daddr;
-	p->tuple.ipv4.daddr = ip->saddr;
-	p->tuple.ipv4.sport = p->key.dport;
-	p->tuple.ipv4.dport = p->key.sport;
-	return 0;
-}
-
-/* Transport right after the fixed header only: a container's TCP and UDP
- * carry no extension headers. */
-static __always_inline int parse_ipv6(void *l3, void *end,
-				      struct container_packet *p)
-{
-	struct ipv6hdr *ip = l3;
-	int ret;
-
-	if ((void *)(ip + 1) > end)
-		return PARSE_SHORT;
-	ret = parse_ports(ip + 1, end, ip->nexthdr, p);
-	if (ret)
-		return ret;
-	__builtin_memcpy(p->key.src.word, &ip->saddr, 16);
-	__builtin_memcpy(p->key.dst.word, &ip->daddr, 16);
-	__builtin_memcpy(p->tuple.ipv6.saddr, &ip->daddr, 16);
-	__builtin_memcpy(p->tuple.ipv6.daddr, &ip->saddr, 16);
-	p->tuple.ipv6.sport = p->key.dport;
-	p->tuple.ipv6.dport = p->key.sport;
-	p->v6 = true;
-	return 0;
-}
-
-static __always_inline int parse_linear(struct __sk_buff *skb,
-					struct container_packet *p)
-{
-	void *data = (void *)(long)skb->data;
-	void *end = (void *)(long)skb->data_end;
-
-	if (data + ETH_HLEN > end)
-		return PARSE_SHORT;
-	if (skb->protocol == bpf_htons(ETH_P_IP))
-		return parse_ipv4(data + ETH_HLEN, end, p);
-	if (skb->protocol == bpf_htons(ETH_P_IPV6))
-		return parse_ipv6(data + ETH_HLEN, end, p);
-	return -1;
-}
-
-/* A socket's packets have their headers in the linear part; pulling them
- * there (once, and never more than the headers) is for the rare rest. */
-static __always_inline int parse_container_packet(struct __sk_buff *skb,
-						  struct container_packet *p)
-{
-	int ret = parse_linear(skb, p);
-
-	if (ret != PARSE_SHORT)
-		return ret;
-	if (bpf_skb_pull_data(skb, skb->len < CONTAINER_HDR_MAX ?
-			      skb->len : CONTAINER_HDR_MAX))
-		return -1;
-	return parse_linear(skb, p) ? -1 : 0;
 }
 
 /* The mark sock_create gave the sending socket, 0 if it has none of ours
@@ -270,6 +184,7 @@ SEC("tc")
 int mlb_tc_container(struct __sk_buff *skb)
 {
 	struct container_packet p = {};
+	struct parsed_flow f;
 	struct mlb_config *cfg;
 	struct mlb_veth *veth;
 	__u32 zero = 0, ifindex = skb->ingress_ifindex;
@@ -281,8 +196,9 @@ int mlb_tc_container(struct __sk_buff *skb)
 	veth = bpf_map_lookup_elem(&veths, &ifindex);
 	if (!veth || veth->netnsid < 0)
 		return TC_NEXT;
-	if (parse_container_packet(skb, &p))
+	if (parse_flow(skb, &f))
 		return TC_NEXT;
+	container_packet_of(&f, &p);
 	mark_container_packet(skb, cfg, &p, veth->netnsid);
 	return TC_NEXT;
 }

@@ -27,12 +27,8 @@
  * UDP flow whose conntrack entry expired while the map kept it keeps its
  * uplink.
  *
- * Ethernet frames with IPv4 or IPv6 (no extension headers) carrying TCP
- * or UDP; everything else goes on untouched. */
-#define ETH_HLEN 14
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define IP_OFFSET_MASK 0x1fff		/* fragment offset in frag_off */
+ * The flows parse.bpf.h reads (TCP and UDP over IPv4 or IPv6); everything
+ * else goes on untouched. */
 #define ENOENT 2
 
 /* The lookup's options as every kernel since 5.18 lays them out (12
@@ -88,78 +84,26 @@ struct lan_flow {
 	struct mlb_addr dst;		/* as the destination trie keys it */
 };
 
-/* The ports after an IP header that ends at l4, and TCP's SYN. */
-static __always_inline bool read_ports(void *l4, void *end, __u8 proto,
-				       __be16 *sport, __be16 *dport,
-				       bool *syn)
+/* The conntrack lookup's tuple and the destination of a parsed flow. */
+static __always_inline void lan_flow_of(const struct parsed_flow *pf,
+					struct lan_flow *f)
 {
-	struct udphdr *ports = l4;	/* TCP's start the same way */
-	struct tcphdr *tcp = l4;
-
-	if (proto == IPPROTO_TCP) {
-		if ((void *)(tcp + 1) > end)
-			return false;
-		*syn = tcp->syn && !tcp->ack;
-	} else if (proto != IPPROTO_UDP) {
-		return false;
+	f->key.l4proto = pf->proto;
+	if (pf->v6) {
+		__builtin_memcpy(f->key.tuple.ipv6.saddr, pf->src.word, 16);
+		__builtin_memcpy(f->key.tuple.ipv6.daddr, pf->dst.word, 16);
+		f->key.tuple.ipv6.sport = pf->sport;
+		f->key.tuple.ipv6.dport = pf->dport;
+	} else {
+		f->key.tuple.ipv4.saddr = pf->src.word[3];
+		f->key.tuple.ipv4.daddr = pf->dst.word[3];
+		f->key.tuple.ipv4.sport = pf->sport;
+		f->key.tuple.ipv4.dport = pf->dport;
 	}
-	if ((void *)(ports + 1) > end)
-		return false;
-	*sport = ports->source;
-	*dport = ports->dest;
-	return true;
-}
-
-static __always_inline bool parse_flow4(void *ip4, void *end,
-					struct lan_flow *f)
-{
-	struct iphdr *ip = ip4;
-
-	if ((void *)(ip + 1) > end || ip->ihl < 5)
-		return false;
-	/* later fragments carry no ports */
-	if (ip->frag_off & bpf_htons(IP_OFFSET_MASK))
-		return false;
-	f->key.l4proto = ip->protocol;
-	f->key.tuple.ipv4.saddr = ip->saddr;
-	f->key.tuple.ipv4.daddr = ip->daddr;
-	f->dst.word[2] = bpf_htonl(0xffff);
-	f->dst.word[3] = ip->daddr;
-	return read_ports(ip4 + ip->ihl * 4, end, ip->protocol,
-			  &f->key.tuple.ipv4.sport, &f->key.tuple.ipv4.dport,
-			  &f->syn);
-}
-
-static __always_inline bool parse_flow6(void *ip6, void *end,
-					struct lan_flow *f)
-{
-	struct ipv6hdr *ip = ip6;
-
-	if ((void *)(ip + 1) > end)
-		return false;
-	f->key.l4proto = ip->nexthdr;
-	__builtin_memcpy(f->key.tuple.ipv6.saddr, &ip->saddr, 16);
-	__builtin_memcpy(f->key.tuple.ipv6.daddr, &ip->daddr, 16);
-	__builtin_memcpy(f->dst.word, &ip->daddr, 16);
-	f->v6 = true;
-	return read_ports(ip + 1, end, ip->nexthdr, &f->key.tuple.ipv6.sport,
-			  &f->key.tuple.ipv6.dport, &f->syn);
-}
-
-static __always_inline bool parse_flow(struct __sk_buff *skb,
-				       struct lan_flow *f)
-{
-	void *data = (void *)(long)skb->data;
-	void *end = (void *)(long)skb->data_end;
-	struct ethhdr *eth = data;
-
-	if ((void *)(eth + 1) > end)
-		return false;
-	if (eth->h_proto == bpf_htons(ETH_P_IP))
-		return parse_flow4(data + ETH_HLEN, end, f);
-	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
-		return parse_flow6(data + ETH_HLEN, end, f);
-	return false;
+	f->v6 = pf->v6;
+	f->syn = (pf->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) ==
+		 TCP_FLAG_SYN;
+	f->dst = pf->dst;
 }
 
 /* --sticky for a flow: the uplink the destination had less than
@@ -253,6 +197,7 @@ static __always_inline long conntrack_mark(struct __sk_buff *skb,
 SEC("tc")
 int mlb_tc_lan(struct __sk_buff *skb)
 {
+	struct parsed_flow pf;
 	struct lan_flow f = {};
 	struct mlb_config *cfg;
 	__u32 zero = 0, mark, *known = NULL;
@@ -260,8 +205,9 @@ int mlb_tc_lan(struct __sk_buff *skb)
 	long found;
 	int uplink;
 
-	if (!parse_flow(skb, &f))
+	if (parse_flow(skb, &pf))
 		return TC_NEXT;
+	lan_flow_of(&pf, &f);
 	cfg = bpf_map_lookup_elem(&settings, &zero);
 	if (!cfg)
 		return TC_NEXT;

@@ -332,6 +332,7 @@ static __always_inline void put_mark(struct __sk_buff *skb,
 	skb->mark = (skb->mark & ~cfg->mark_mask) | mark;
 }
 
+#include "parse.bpf.h"
 #include "container.bpf.h"
 #include "lan.bpf.h"
 

@@ -6,7 +6,8 @@
 # flows split by weight, IPv4 and IPv6, replies come back on every
 # uplink; long-lived UDP flows keep their uplink while many other flows
 # come and go, after an idle pause and when the program's LRU map has
-# lost them (conntrack has their mark); bypass and pin by destination;
+# lost them (conntrack has their mark); ICMP and a datagram's later
+# fragments are no flow; bypass and pin by destination;
 # sticky; failover with watch; the router's own sockets in the cgroup
 # are still balanced; detach leaves no tc program, nft table or pin; the
 # split again with clsact filters (kernels before 6.6).
@@ -107,18 +108,20 @@ while True:
     data, peer = s.recvfrom(100)
     s.sendto(peer[0].encode(), peer)
 PY
-# One datagram from each of the given source ports to ADDR:PORT; prints
-# the address the server saw for each (the uplink it left by).
+# One datagram (of SIZE bytes, default 1) from each of the given source
+# ports to ADDR:PORT; prints the address the server saw for each (the
+# uplink it left by).
 cat > "$WORK/flows.py" <<'PY'
-import socket, sys
+import os, socket, sys
 addr, port = sys.argv[1], int(sys.argv[2])
+data = b"x" * int(os.environ.get("SIZE", "1"))
 seen = []
 for sport in sys.argv[3:]:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("0.0.0.0", int(sport)))
     s.settimeout(2)
-    s.sendto(b"x", (addr, port))
+    s.sendto(data, (addr, port))
     try:
         seen.append(s.recv(100).decode())
     except OSError:
@@ -255,6 +258,20 @@ else
 		near_even "$UDP_SPLIT"
 fi
 check_eq "UDP: no wrong source at the gateways" "0 0 0 " "$(bed_spoofed 3)"
+
+# -- what carries no flow is left alone: ICMP, and a datagram's later
+# fragments (no ports; the first fragment is the flow's)
+all_lan_flows() { lan_flows | awk '{ print $1 + $2 + $3 }'; }
+pings() { in_lan busybox ping -q -c 3 -W 3 "$SERVER" > /dev/null; }
+before=$(all_lan_flows)
+check "pings from the LAN client are answered" pings
+check_eq "the pings are no new flow" "$before" "$(all_lan_flows)"
+big=$(in_lan env SIZE=4000 python3 "$WORK/flows.py" "$SERVER" 5003 \
+	40021 40022 40023)
+check "three datagrams of 4000 bytes (IPv4 fragments) are answered (got $big)" \
+	test "$(echo "$big" | tr ' ' '\n' | grep -vc none)" = 3
+check_eq "they are three new flows, not one per fragment" \
+	"$((before + 3))" "$(all_lan_flows)"
 
 # -- long-lived UDP flows keep their uplink
 FLOWS="40001 40002 40003"
