@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* conns.bpf.h - live connections per uplink, and --balance least-conn.
  *
- * Included by mlb.bpf.c after next_uplink().  A TCP or UDP socket that
+ * Included by mlb.bpf.c after next_uplink_turn().  A TCP or UDP socket that
  * sock_create gave an uplink in least-conn mode gets a charge record (map
  * sk_charge); connect() counts it on the uplink its final mark leads to
  * (after bypass, pin, sticky and a bound address had their say), and its
@@ -39,49 +39,87 @@ static __always_inline bool carries_connections(const struct bpf_sock *sk)
 	return sk->protocol == IPPROTO_TCP || sk->protocol == IPPROTO_UDP;
 }
 
-/* The uplink with the fewest live connections per unit of weight.  The
- * scan starts at first, the uplink the slot table gives, and only a
- * strictly lighter uplink wins: ties (all idle, short connections) go
- * the slot table's way, weighted round-robin.  Unlike the rest of the
- * program this is a loop over the uplinks, at most nuplinks steps of two
- * multiplications (c_i / w_i < c_b / w_b without division). */
-static __always_inline int least_conn_uplink(const struct mlb_config *cfg,
-					     int first)
+/* 1 if x (below 2^63) is not 0, else 0; and a mask of all ones where
+ * flag is 1.  Comparisons are arithmetic here, not branches: a branch
+ * per uplink would give the verifier a path per combination of them,
+ * more than it takes for 64 uplinks. */
+static __always_inline __u64 nonzero(__u64 x)
 {
-	__u32 zero = 0, n = cfg->nuplinks, best = first & (MLB_MAX_UPLINKS - 1);
+	__u64 y = x | -x;
+
+	barrier_var(y);		/* else the compiler makes it x != 0 */
+	return y >> 63;
+}
+
+/* 1 if a < b, both below 2^63 (a live count, at most 2^53 sockets,
+ * times a weight of at most 1000). */
+static __always_inline __u64 below(__u64 a, __u64 b)
+{
+	__u64 d = a - b;
+
+	barrier_var(d);
+	return d >> 63;
+}
+
+static __always_inline __u64 choose(__u64 flag, __u64 yes, __u64 no)
+{
+	__u64 mask = -flag;
+
+	barrier_var(mask);	/* kept arithmetic, not a branch again */
+	return no ^ ((no ^ yes) & mask);
+}
+
+/* The uplink with the fewest live connections per unit of weight
+ * (c_i / w_i compared as c_i * w_b against c_b * w_i).  Ties are broken
+ * so that idle uplinks share new sockets as round-robin would: the slot
+ * table's own choice, first, wins when it is among the lightest (all
+ * idle: weighted round-robin, as rr); otherwise the lightest take turns
+ * by the socket's number, turn.  Unlike the rest of the program these
+ * are loops over the uplinks: two passes of at most nuplinks steps. */
+static __always_inline int least_conn_uplink(const struct mlb_config *cfg,
+					     int first, __u64 turn)
+{
+	__u32 zero = 0, n = cfg->nuplinks, f = first & (MLB_MAX_UPLINKS - 1);
 	struct mlb_conns *c = bpf_map_lookup_elem(&conns, &zero);
-	__u64 best_c;
-	__u32 best_w;
+	/* the best so far: a load of ~0 over weight 1 loses to any uplink */
+	__u64 best_c = ~0ULL >> 12, best_w = 1, ties = 0, pick, found;
+	__u64 fl, fr;
 
 	if (!c || n > MLB_MAX_UPLINKS)
 		return first;
-	best_c = c->live[best];
-	best_w = cfg->weight[best];
-	if (!best_w)
-		return first;
-	for (__u32 k = 1; k < MLB_MAX_UPLINKS && k < n; k++) {
-		__u32 i = best + k, w;
-		__u64 live;
+	for (__u32 i = 0; i < MLB_MAX_UPLINKS && i < n; i++) {
+		__u64 w = cfg->weight[i], live = c->live[i];
+		__u64 l = live * best_w, r = best_c * w;
+		__u64 ok = nonzero(w), lt = below(l, r) & ok;
+		__u64 eq = (1 - nonzero(l - r)) & ok;
 
-		if (i >= n)
-			i -= n;
-		i &= MLB_MAX_UPLINKS - 1;
-		w = cfg->weight[i];
-		live = c->live[i];
-		if (w && live * best_w < best_c * w) {
-			best = i;
-			best_c = live;
-			best_w = w;
-		}
+		best_c = choose(lt, live, best_c);
+		best_w = choose(lt, w, best_w);
+		ties = choose(lt, 1, ties + eq);
 	}
-	return best;
+	fl = c->live[f] * best_w;
+	fr = best_c * cfg->weight[f];
+	if (!ties || (cfg->weight[f] && fl == fr))
+		return first;
+	pick = turn % ties;
+	found = first;
+	for (__u32 i = 0; i < MLB_MAX_UPLINKS && i < n; i++) {
+		__u64 w = cfg->weight[i];
+		__u64 eq = (1 - nonzero(c->live[i] * best_w - best_c * w)) &
+			   nonzero(w);
+
+		/* the pick-th of the lightest: pick counts down through them */
+		found = choose(eq & (1 - nonzero(pick)), i, found);
+		pick -= eq;
+	}
+	return found;
 }
 
 /* sock_create, least-conn: the uplink for a TCP or UDP socket, and its
  * charge record, which makes this policy the one that counts it. */
 static __always_inline int choose_least_conn(struct bpf_sock *sk,
 					     const struct mlb_config *cfg,
-					     int first)
+					     int first, __u64 turn)
 {
 	struct mlb_sk_charge *ch;
 	int uplink;
@@ -89,7 +127,7 @@ static __always_inline int choose_least_conn(struct bpf_sock *sk,
 	if (!can_count_conns || cfg->balance != MLB_BALANCE_LEAST_CONN ||
 	    !carries_connections(sk))
 		return first;
-	uplink = least_conn_uplink(cfg, first);
+	uplink = least_conn_uplink(cfg, first, turn);
 	ch = bpf_sk_storage_get(&sk_charge, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (ch) {
 		ch->state = MLB_CHARGE_NONE;
@@ -107,8 +145,13 @@ static __always_inline int uplink_of_mark(const struct mlb_config *cfg,
 	if (!mark || (mark & ~cfg->mark_mask) || mark < cfg->mark_base)
 		return -1;
 	i = (mark - cfg->mark_base) >> (cfg->mark_shift & 31);
-	if (i >= cfg->nuplinks || i >= MLB_MAX_UPLINKS ||
-	    cfg->marks[i] != mark)
+	if (i >= cfg->nuplinks || i >= MLB_MAX_UPLINKS)
+		return -1;
+	/* the verifier loses the bound of a variable shift; the mask (kept
+	 * by the barrier) gives it one */
+	barrier_var(i);
+	i &= MLB_MAX_UPLINKS - 1;
+	if (cfg->marks[i] != mark)
 		return -1;
 	return i;
 }

@@ -115,8 +115,10 @@ static __always_inline bool socket_is_ours(const struct bpf_sock *sk)
 	       (sk->family == AF_INET || sk->family == AF_INET6);
 }
 
-/* The uplink index for the next socket, or -1 when no table is live. */
-static __always_inline int next_uplink(const struct mlb_config *cfg)
+/* The uplink index for the next socket, or -1 when no table is live;
+ * *turn is the socket's number in the shared sequence. */
+static __always_inline int next_uplink_turn(const struct mlb_config *cfg,
+					    __u64 *turn)
 {
 	__u32 zero = 0, table_id = cfg->active_table & 1;
 	struct mlb_slot_table *table;
@@ -136,6 +138,7 @@ static __always_inline int next_uplink(const struct mlb_config *cfg)
 #else
 	n = __sync_fetch_and_add(&cur->next, 1);
 #endif
+	*turn = n;
 	slot = n % len;
 	/* The verifier does not follow the modulo's bound; the mask (which
 	 * the compiler would drop as redundant without the barrier) gives it
@@ -145,6 +148,13 @@ static __always_inline int next_uplink(const struct mlb_config *cfg)
 	if (uplink >= cfg->nuplinks || uplink >= MLB_MAX_UPLINKS)
 		return -1;
 	return uplink;
+}
+
+static __always_inline int next_uplink(const struct mlb_config *cfg)
+{
+	__u64 turn;
+
+	return next_uplink_turn(cfg, &turn);
 }
 
 static __always_inline void count_socket(__u32 uplink)
@@ -175,6 +185,7 @@ int mlb_sock_create(struct bpf_sock *sk)
 {
 	struct mlb_config *cfg;
 	__u32 zero = 0, mark;
+	__u64 turn;
 	int uplink;
 
 	if (!socket_is_ours(sk))
@@ -182,10 +193,10 @@ int mlb_sock_create(struct bpf_sock *sk)
 	cfg = bpf_map_lookup_elem(&settings, &zero);
 	if (!cfg)
 		return 1;
-	uplink = next_uplink(cfg);
+	uplink = next_uplink_turn(cfg, &turn);
 	if (uplink < 0)
 		return 1;
-	uplink = choose_least_conn(sk, cfg, uplink);
+	uplink = choose_least_conn(sk, cfg, uplink, turn);
 	mark = cfg->marks[uplink & (MLB_MAX_UPLINKS - 1)];
 	sk->mark = mark;
 	count_socket(uplink);
