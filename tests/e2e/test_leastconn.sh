@@ -189,7 +189,7 @@ if "$MLB" status 2>&1 | grep -q "another version"; then
 else
 	APPLIED=1
 	write_conf rr
-	check "apply attaches with balance = rr" "$MLB" apply -c "$CONF"
+	check "apply attaches with balance = rr" sh -c "'$MLB' apply -c '$CONF' >/dev/null"
 	check_eq "status --json says rr" rr \
 		"$("$MLB" status --cgroup "$CG" --json | jq -r '.attachments[0].balance')"
 	LINK=$(link_id)
@@ -204,7 +204,7 @@ else
 	check "12 connections held after the switch" hold 12 "$HELD"
 	check_eq "live connections after the switch" "4 4 4" "$(live)"
 	write_conf rr
-	check "apply back to rr while they are held" "$MLB" apply -c "$CONF"
+	check "apply back to rr while they are held" sh -c "'$MLB' apply -c '$CONF' >/dev/null"
 	check_eq "the same link again" "$LINK" "$(link_id)"
 	release
 	check_eq "connections counted before the switch back are released" "0 0 0" "$(live)"
