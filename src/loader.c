@@ -22,6 +22,7 @@
 
 #include "kernel_features.h"
 #include "loader.h"
+#include "loader_hooks.h"
 #include "loader_internal.h"
 #include "mlb.h"
 #include "slots.h"
@@ -67,11 +68,6 @@ void loader_staging_dir(uint64_t cgroup_id, char *buf, size_t len)
 	snprintf(buf, len, "%s/new-%" PRIu64, MLB_PIN_ROOT, cgroup_id);
 }
 
-void loader_pin_path(const char *dir, const char *name, char *buf,
-		     size_t len)
-{
-	snprintf(buf, len, "%s/%s", dir, name);
-}
 
 bool loader_is_attached(uint64_t cgroup_id)
 {
@@ -82,26 +78,6 @@ bool loader_is_attached(uint64_t cgroup_id)
 	return access(path, F_OK) == 0;
 }
 
-/* Unpin one pinned object; a link is detached from its cgroup first.
- * Dropping a link's last reference detaches it too, but only once the
- * pin's inode is freed, after an RCU grace period: a program could still
- * mark a few sockets after detach returned. */
-int loader_unpin(const char *path)
-{
-	const char *name = strrchr(path, '/');
-
-	if (name && !strncmp(name + 1, "link", 4)) {
-		int fd = bpf_obj_get(path);
-
-		if (fd >= 0) {
-			bpf_link_detach(fd);
-			close(fd);
-		}
-	}
-	if (unlink(path) && errno != ENOENT)
-		return -errno;
-	return 0;
-}
 
 /* Remove every pin in dir (detaching the links), then dir itself. */
 static int remove_pin_dir(const char *dir)

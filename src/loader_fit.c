@@ -16,6 +16,11 @@
 #include "kernel_features.h"
 #include "loader_internal.h"
 
+bool loader_wants_dest_programs(const struct mlb_state *state)
+{
+	return state->ndests || state->sticky_seconds;
+}
+
 /* The LAN program needs the conntrack kfuncs, which the others do not:
  * it is loaded only for --lan. */
 static int fit_lan(struct mlb_bpf *skel, const struct mlb_state *state,

@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "loader_hooks.h"
 #include "loader_internal.h"
 #include "mlb.h"
 
@@ -39,9 +40,31 @@ static const struct hook {
 };
 #define NHOOKS (sizeof(hooks) / sizeof(hooks[0]))
 
-bool loader_wants_dest_programs(const struct mlb_state *state)
+void loader_pin_path(const char *dir, const char *name, char *buf,
+		     size_t len)
 {
-	return state->ndests || state->sticky_seconds;
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+/* Unpin one pinned object; a link is detached from its cgroup first.
+ * Dropping a link's last reference detaches it too, but only once the
+ * pin's inode is freed, after an RCU grace period: a program could still
+ * mark a few sockets after detach returned. */
+int loader_unpin(const char *path)
+{
+	const char *name = strrchr(path, '/');
+
+	if (name && !strncmp(name + 1, "link", 4)) {
+		int fd = bpf_obj_get(path);
+
+		if (fd >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+		}
+	}
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return 0;
 }
 
 static unsigned wanted_for(const struct mlb_state *state)

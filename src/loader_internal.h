@@ -23,19 +23,5 @@ int loader_fit(struct mlb_bpf *skel, const struct mlb_state *state,
  * --sticky). */
 bool loader_wants_dest_programs(const struct mlb_state *state);
 
-/* loader_hooks.c: pin the connect, sendmsg and release programs in dir,
- * and attach (or detach) each as state needs it now, pinning its link
- * in dir. */
-int loader_pin_hooks(struct mlb_bpf *skel, const char *dir,
-		     struct mlb_err *err);
-int loader_sync_hooks(int cgroup_fd, const char *dir,
-		      const struct mlb_state *state, struct mlb_err *err);
-
-/* dir/name into buf. */
-void loader_pin_path(const char *dir, const char *name, char *buf,
-		     size_t len);
-
-/* Unpin one pinned object, detaching a link first; 0 or -errno. */
-int loader_unpin(const char *path);
 
 #endif
