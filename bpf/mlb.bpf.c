@@ -7,7 +7,8 @@
  * chosen uplink's table (its fwmark rule) and the source address with it.  The mark stays
  * with the socket for life: no per-packet work, no conntrack.
  *
- * O(1) per socket: one counter increment and one slot-table index.
+ * O(1) per socket: one counter increment and one slot-table index
+ * (least-conn adds a scan of the uplinks' live counts: conns.bpf.h).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -114,8 +115,10 @@ static __always_inline bool socket_is_ours(const struct bpf_sock *sk)
 	       (sk->family == AF_INET || sk->family == AF_INET6);
 }
 
-/* The uplink index for the next socket, or -1 when no table is live. */
-static __always_inline int next_uplink(const struct mlb_config *cfg)
+/* The uplink index for the next socket, or -1 when no table is live;
+ * *turn is the socket's number in the shared sequence. */
+static __always_inline int next_uplink_turn(const struct mlb_config *cfg,
+					    __u64 *turn)
 {
 	__u32 zero = 0, table_id = cfg->active_table & 1;
 	struct mlb_slot_table *table;
@@ -135,6 +138,7 @@ static __always_inline int next_uplink(const struct mlb_config *cfg)
 #else
 	n = __sync_fetch_and_add(&cur->next, 1);
 #endif
+	*turn = n;
 	slot = n % len;
 	/* The verifier does not follow the modulo's bound; the mask (which
 	 * the compiler would drop as redundant without the barrier) gives it
@@ -144,6 +148,13 @@ static __always_inline int next_uplink(const struct mlb_config *cfg)
 	if (uplink >= cfg->nuplinks || uplink >= MLB_MAX_UPLINKS)
 		return -1;
 	return uplink;
+}
+
+static __always_inline int next_uplink(const struct mlb_config *cfg)
+{
+	__u64 turn;
+
+	return next_uplink_turn(cfg, &turn);
 }
 
 static __always_inline void count_socket(__u32 uplink)
@@ -167,11 +178,14 @@ static __always_inline void remember_choice(struct bpf_sock *sk, __u32 uplink,
 	}
 }
 
+#include "conns.bpf.h"
+
 SEC("cgroup/sock_create")
 int mlb_sock_create(struct bpf_sock *sk)
 {
 	struct mlb_config *cfg;
 	__u32 zero = 0, mark;
+	__u64 turn;
 	int uplink;
 
 	if (!socket_is_ours(sk))
@@ -179,9 +193,10 @@ int mlb_sock_create(struct bpf_sock *sk)
 	cfg = bpf_map_lookup_elem(&settings, &zero);
 	if (!cfg)
 		return 1;
-	uplink = next_uplink(cfg);
+	uplink = next_uplink_turn(cfg, &turn);
 	if (uplink < 0)
 		return 1;
+	uplink = choose_least_conn(sk, cfg, uplink, turn);
 	mark = cfg->marks[uplink & (MLB_MAX_UPLINKS - 1)];
 	sk->mark = mark;
 	count_socket(uplink);
@@ -200,8 +215,9 @@ static __always_inline bool mark_is_ours(const struct mlb_config *cfg,
 
 /* --sticky: a destination that got a new connection less than sticky_ns
  * ago gets the same uplink again (if it still takes new sockets);
- * otherwise it keeps the uplink sock_create chose, which is remembered. */
-static __always_inline void stick_to_destination(struct bpf_sock_addr *ctx,
+ * otherwise it keeps the uplink sock_create chose, which is remembered.
+ * Returns the mark the socket leaves with. */
+static __always_inline __u32 stick_to_destination(struct bpf_sock_addr *ctx,
 						 const struct mlb_config *cfg,
 						 const struct mlb_addr *dst,
 						 __u32 mark)
@@ -220,11 +236,12 @@ static __always_inline void stick_to_destination(struct bpf_sock_addr *ctx,
 			if ((__u32)new_mark != mark)
 				bpf_setsockopt(ctx, SOL_SOCKET, SO_MARK,
 					       &new_mark, sizeof(new_mark));
-			return;
+			return new_mark;
 		}
 	}
 	fresh.uplink = (mark - cfg->mark_base) >> (cfg->mark_shift & 31);
 	bpf_map_update_elem(&sticky, dst, &fresh, BPF_ANY);
+	return mark;
 }
 
 /* Whether the socket was bound to a device or to an address. */
@@ -241,9 +258,11 @@ static __always_inline bool socket_is_bound(const struct bpf_sock *sk)
 /* At connect()/sendmsg() the destination is known: a bypass rule drops
  * the socket's mark (main table), a pin rule gives it that uplink's.
  * A socket bound to a device or an address loses our mark, so it leaves
- * where it was bound (the "from ADDR" rule, or the device's routes). */
+ * where it was bound (the "from ADDR" rule, or the device's routes).
+ * At connect() the socket is then counted on the uplink it leaves by. */
 static __always_inline void apply_dest_rule(struct bpf_sock_addr *ctx,
-					    const struct mlb_addr *dst)
+					    const struct mlb_addr *dst,
+					    bool connecting)
 {
 	struct mlb_dest_key key = { .prefixlen = 128, .addr = *dst };
 	struct bpf_sock *sk = ctx->sk;
@@ -255,15 +274,25 @@ static __always_inline void apply_dest_rule(struct bpf_sock_addr *ctx,
 	if (!sk)
 		return;
 	cfg = bpf_map_lookup_elem(&settings, &zero);
-	if (!cfg || !mark_is_ours(cfg, sk->mark))
+	if (!cfg)
 		return;
+	mark = sk->mark;
+	if (!mark_is_ours(cfg, mark)) {
+		/* a UDP socket connected again after losing our mark */
+		if (connecting)
+			charge_socket(sk, cfg, 0);
+		return;
+	}
 	if (socket_is_bound(sk)) {
 		mark = 0;
 	} else {
 		rule = bpf_map_lookup_elem(&dest_rules, &key);
 		if (!rule) {
 			if (cfg->sticky_ns)
-				stick_to_destination(ctx, cfg, dst, sk->mark);
+				mark = stick_to_destination(ctx, cfg, dst,
+							    mark);
+			if (connecting)
+				charge_socket(sk, cfg, mark);
 			return;
 		}
 		mark = rule->action == MLB_DEST_PIN ?
@@ -271,53 +300,57 @@ static __always_inline void apply_dest_rule(struct bpf_sock_addr *ctx,
 		       0;
 	}
 	bpf_setsockopt(ctx, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
+	if (connecting)
+		charge_socket(sk, cfg, mark);
 }
 
 /* An IPv4 destination, as the IPv4-mapped address the trie holds. */
-static __always_inline void dest_rule4(struct bpf_sock_addr *ctx)
+static __always_inline void dest_rule4(struct bpf_sock_addr *ctx,
+				       bool connecting)
 {
 	struct mlb_addr dst = {
 		.word = { 0, 0, bpf_htonl(0xffff), ctx->user_ip4 },
 	};
 
-	apply_dest_rule(ctx, &dst);
+	apply_dest_rule(ctx, &dst, connecting);
 }
 
-static __always_inline void dest_rule6(struct bpf_sock_addr *ctx)
+static __always_inline void dest_rule6(struct bpf_sock_addr *ctx,
+				       bool connecting)
 {
 	struct mlb_addr dst = {
 		.word = { ctx->user_ip6[0], ctx->user_ip6[1],
 			  ctx->user_ip6[2], ctx->user_ip6[3] },
 	};
 
-	apply_dest_rule(ctx, &dst);
+	apply_dest_rule(ctx, &dst, connecting);
 }
 
 SEC("cgroup/connect4")
 int mlb_connect4(struct bpf_sock_addr *ctx)
 {
-	dest_rule4(ctx);
+	dest_rule4(ctx, true);
 	return 1;
 }
 
 SEC("cgroup/sendmsg4")
 int mlb_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	dest_rule4(ctx);
+	dest_rule4(ctx, false);
 	return 1;
 }
 
 SEC("cgroup/connect6")
 int mlb_connect6(struct bpf_sock_addr *ctx)
 {
-	dest_rule6(ctx);
+	dest_rule6(ctx, true);
 	return 1;
 }
 
 SEC("cgroup/sendmsg6")
 int mlb_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	dest_rule6(ctx);
+	dest_rule6(ctx, false);
 	return 1;
 }
 

@@ -29,6 +29,7 @@ struct attach_request {
 	struct mlb_dest_spec dests[MLB_STATE_MAX_DESTS];
 	unsigned ndests;
 	unsigned sticky_seconds;
+	unsigned balance;		/* MLB_BALANCE_* */
 	char lan[MLB_MAX_LAN][IF_NAMESIZE];	/* --lan interfaces */
 	unsigned nlan;
 };

@@ -24,6 +24,7 @@ struct mlb_config_policy {
 	struct mlb_dest_spec dests[MLB_STATE_MAX_DESTS];	/* global's first */
 	unsigned ndests;
 	unsigned sticky_seconds;	/* 0: off */
+	unsigned balance;		/* MLB_BALANCE_* */
 	bool record_sockets;
 	char lan[MLB_MAX_LAN][IF_NAMESIZE];	/* in one policy at most */
 	unsigned nlan;

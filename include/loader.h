@@ -29,6 +29,7 @@ struct mlb_pins {
 	int health;
 	int dest_rules;
 	int sticky;
+	int conns;		/* live connections per uplink (least-conn) */
 };
 
 /* Facts about the attached program, for status. */
@@ -83,6 +84,11 @@ int loader_read_record(uint64_t cgroup_id, struct mlb_state *out,
 int loader_read_counts(const struct mlb_pins *pins, unsigned nuplinks,
 		       uint64_t *counts, struct mlb_err *err);
 
+/* Live connections per uplink: TCP and connected UDP sockets counted by
+ * least-conn, open now. */
+int loader_read_conns(const struct mlb_pins *pins, unsigned nuplinks,
+		      uint64_t *live, struct mlb_err *err);
+
 int loader_prog_info(const struct mlb_pins *pins, struct mlb_prog_info *info,
 		     struct mlb_err *err);
 
@@ -115,6 +121,12 @@ int loader_set_weights(const struct mlb_pins *pins, const unsigned *weights,
 int loader_set_destinations(const struct mlb_pins *pins,
 			    const struct mlb_state *state, int cgroup_fd,
 			    struct mlb_err *err);
+
+/* Make the balancing mode what state says, in place: the settings'
+ * mode and the counting hooks (connect, release), never a re-attach. */
+int loader_set_balance(const struct mlb_pins *pins,
+		       const struct mlb_state *state, int cgroup_fd,
+		       struct mlb_err *err);
 
 /* Where loader_attach pins before publishing (renaming it to the pin
  * directory): a link pinned there keeps its program attached. */

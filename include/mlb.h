@@ -55,6 +55,12 @@ struct mlb_sticky {
 /* mlb_config.flags */
 #define MLB_F_RECORD_SOCKETS 0x1	/* keep a sk_uplink record per socket */
 
+/* How a new socket's uplink is chosen (mlb_config.balance,
+ * mlb_state.balance).  New modes take the next numbers; 0 stays rr, so a
+ * record that never set it means round-robin. */
+#define MLB_BALANCE_RR 0		/* the slot table, by weight */
+#define MLB_BALANCE_LEAST_CONN 1	/* fewest live connections per weight */
+
 /* Settings the program reads for every socket (map "settings", one entry). */
 struct mlb_config {
 	__u32 active_table;		/* 0 or 1: which slot table is live */
@@ -66,6 +72,11 @@ struct mlb_config {
 	__u64 live;			/* bit i: uplink i gets new sockets */
 	__u64 sticky_ns;		/* --sticky, 0: off */
 	__u32 marks[MLB_MAX_UPLINKS];	/* fwmark written to sk->mark */
+	__u32 balance;			/* MLB_BALANCE_* */
+	__u32 pad;
+	/* Weights in force (0: takes no new sockets), as in the live slot
+	 * table: least-conn divides each uplink's live count by its own. */
+	__u32 weight[MLB_MAX_UPLINKS];
 };
 
 /* One slot table (map "slots" holds two: the live one and the one being
@@ -88,6 +99,27 @@ struct mlb_cursor {
 struct mlb_sk_choice {
 	__u32 uplink;
 	__u32 mark;
+};
+
+/* Live connections per uplink (map "conns", one entry), for least-conn
+ * and status: a TCP or UDP socket is charged at connect() to the uplink
+ * its mark leads to, and discharged when it is closed.  One value shared
+ * by all CPUs, changed only by atomic adds, so the count is exact. */
+struct mlb_conns {
+	__u64 live[MLB_MAX_UPLINKS];
+};
+
+/* The charge of one socket (map "sk_charge", socket storage), made at
+ * sock_create by the policy that chose its uplink, so only that policy
+ * counts it (nested policies' connect programs see the same socket), and
+ * the release takes back exactly what connect added, whatever the
+ * uplinks or the mode became meanwhile. */
+#define MLB_CHARGE_NONE 0		/* chosen here, not connected yet */
+#define MLB_CHARGE_LIVE 1		/* counted in conns.live[uplink] */
+
+struct mlb_sk_charge {
+	__u32 state;			/* MLB_CHARGE_* */
+	__u32 uplink;
 };
 
 /* Containers (mlb_tc_container, on the host end of each container's veth).

@@ -82,6 +82,14 @@ int mlb_parse_dest(const char *arg, unsigned action, struct mlb_dest_spec *out,
 int mlb_add_lan(char (*names)[IF_NAMESIZE], unsigned *n, const char *arg,
 		struct mlb_err *err);
 
+/* --balance and balance =: "rr" or "least-conn" into MLB_BALANCE_*.  The
+ * error names what (the option or the key) and the value. */
+int mlb_parse_balance(const char *arg, const char *what, unsigned *out,
+		      struct mlb_err *err);
+
+/* The word for a balancing mode, as the user writes it. */
+const char *mlb_balance_name(unsigned balance);
+
 /* Refuse an uplink named twice. */
 int mlb_check_duplicates(const struct mlb_uplink_spec *specs, unsigned n,
 			 struct mlb_err *err);

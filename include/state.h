@@ -15,7 +15,7 @@
 
 #include "mlb.h"
 
-#define MLB_STATE_VERSION 5
+#define MLB_STATE_VERSION 6
 
 /* Defaults chosen to stay clear of the common mark users: kube-proxy
  * (0x4000, 0x8000), Cilium (0x0f00 and the upper 16 bits), Calico
@@ -151,6 +151,8 @@ struct mlb_state {
 	__u32 tc_mode;			/* MLB_TC_*: how they are attached */
 	__u32 nlan;
 	struct mlb_state_lan lan[MLB_MAX_LAN];
+	__u32 balance;			/* MLB_BALANCE_* (mlb.h) */
+	__u32 pad;
 };
 
 /* One uplink's health as `watch` last saw it (pinned map "health", one

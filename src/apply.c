@@ -147,6 +147,8 @@ static void in_place_changes(const struct mlb_state *have,
 		note_change(buf, len, "destination rules");
 	if (have->sticky_seconds != want->sticky_seconds)
 		note_change(buf, len, "sticky");
+	if (have->balance != want->balance)
+		note_change(buf, len, "balance");
 	if (probes)
 		note_change(buf, len, "probe settings");
 }
@@ -351,10 +353,10 @@ static int detach(struct apply_run *run, const struct mlb_state *state,
 		     0;
 }
 
-/* Weights, probe settings, destination rules and sticky, without
- * re-attaching: the record first (so a running watch takes the new
- * weights), then the rule trie and programs, then one slot-table flip
- * that leaves out the uplinks watch found down. */
+/* Weights, probe settings, destination rules, sticky and the balancing
+ * mode, without re-attaching: the record first (so a running watch takes
+ * the new weights), then the rule trie and programs, the mode, then one
+ * slot-table flip that leaves out the uplinks watch found down. */
 static int update_to(const struct mlb_state *have,
 		     const struct mlb_state *next, struct mlb_err *err)
 {
@@ -379,6 +381,7 @@ static int update_to(const struct mlb_state *have,
 	/* the health watch last wrote, under the same lock as its flips */
 	if (loader_write_state(&pins, next, err) ||
 	    loader_set_destinations(&pins, next, cgroup_fd, err) ||
+	    loader_set_balance(&pins, next, cgroup_fd, err) ||
 	    loader_read_health(&pins, next->nuplinks, health, err))
 		goto out_journal;
 	n = mlb_live_weights(next, health, weights, &live);
@@ -412,6 +415,7 @@ static int update_in_place(const struct policy_plan *pl, struct mlb_err *err)
 	next.ndests = pl->want.ndests;
 	memcpy(next.dests, pl->want.dests, sizeof(next.dests));
 	next.sticky_seconds = pl->want.sticky_seconds;
+	next.balance = pl->want.balance;
 	return update_to(&pl->have, &next, err);
 }
 

@@ -329,6 +329,7 @@ static int validate_request(const struct attach_request *req,
 	if (copy_dest_rules(req, state, err))
 		return -1;
 	state->sticky_seconds = req->sticky_seconds;
+	state->balance = req->balance;
 	if (copy_lan(req, state, err))
 		return -1;
 	state->last_resort = req->last_resort;

@@ -495,6 +495,7 @@ void config_policy_request(const struct mlb_config_file *cf, unsigned p,
 	       policy->ndests * sizeof(policy->dests[0]));
 	req->ndests = policy->ndests;
 	req->sticky_seconds = policy->sticky_seconds;
+	req->balance = policy->balance;
 	memcpy(req->lan, policy->lan, sizeof(req->lan));
 	req->nlan = policy->nlan;
 }

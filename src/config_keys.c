@@ -164,6 +164,17 @@ static int set_sticky(struct parser *p, const struct key *key,
 	return 0;
 }
 
+static int set_balance(struct parser *p, const struct key *key,
+		       const char *value)
+{
+	struct mlb_err e;
+
+	if (mlb_parse_balance(value, key->name,
+			      &p->cf->policies[p->index].balance, &e))
+		return config_relay(p, p->line, &e);
+	return 0;
+}
+
 static int set_uplink_key(struct parser *p, const struct key *key,
 			  const char *value)
 {
@@ -301,6 +312,7 @@ static const struct key keys[K_COUNT] = {
 	[K_RECORD_SOCKETS] = { "record-sockets", POLICY, 0,
 			       .set = set_record_sockets },
 	[K_LAN] = { "lan", POLICY, KEY_LIST, .set = add_items, .add = add_lan },
+	[K_BALANCE] = { "balance", POLICY, 0, .set = set_balance },
 };
 
 /* Keys */

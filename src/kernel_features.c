@@ -52,7 +52,7 @@ static const struct feature_info table[FEAT_COUNT] = {
 			   "bpf_setsockopt in cgroup/sendmsg4" },
 	[FEAT_SK_STORAGE] = { "sk_storage",
 			      "socket storage in cgroup/sock_create", "5.9",
-			      "--record-sockets",
+			      "--record-sockets, --balance least-conn",
 			      "bpf_sk_storage_get in cgroup/sock_create" },
 	[FEAT_CT_KFUNCS] = { "ct_kfuncs", "the conntrack kfuncs", "5.18",
 			     "--lan", "bpf_skb_ct_lookup" },
@@ -483,6 +483,14 @@ int features_check_state(const struct mlb_state *state, struct mlb_err *err)
 			return -1;
 	if (state->record_sockets &&
 	    features_require(FEAT_SK_STORAGE, "--record-sockets", true, err))
+		return -1;
+	if (state->balance == MLB_BALANCE_LEAST_CONN &&
+	    (features_require(FEAT_SK_STORAGE, "--balance least-conn", true,
+			      err) ||
+	     features_require(FEAT_CONNECT, "--balance least-conn", true,
+			      err) ||
+	     features_require(FEAT_SENDMSG, "--balance least-conn", true,
+			      err)))
 		return -1;
 	if ((state->ndests || state->sticky_seconds) &&
 	    (features_require(FEAT_CONNECT, destination_option(state), true,

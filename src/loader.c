@@ -22,6 +22,7 @@
 
 #include "kernel_features.h"
 #include "loader.h"
+#include "loader_hooks.h"
 #include "loader_internal.h"
 #include "mlb.h"
 #include "slots.h"
@@ -36,23 +37,8 @@
 #define PIN_HEALTH "health"
 #define PIN_DEST_RULES "dest_rules"
 #define PIN_STICKY "sticky"
+#define PIN_CONNS "conns"
 #define PIN_LAN_FLOWS LOADER_PIN_LAN_FLOWS
-
-/* The destination programs (connect4/6, sendmsg4/6) are pinned as programs
- * in every attachment, and attached (a pinned link each) only while the
- * attachment has destination rules or --sticky: then they can be turned
- * on and off later without loading anything again. */
-static const struct dest_hook {
-	const char *prog_pin;
-	const char *link_pin;
-	enum bpf_attach_type type;
-} dest_hooks[] = {
-	{ "prog_connect4", "link_connect4", BPF_CGROUP_INET4_CONNECT },
-	{ "prog_sendmsg4", "link_sendmsg4", BPF_CGROUP_UDP4_SENDMSG },
-	{ "prog_connect6", "link_connect6", BPF_CGROUP_INET6_CONNECT },
-	{ "prog_sendmsg6", "link_sendmsg6", BPF_CGROUP_UDP6_SENDMSG },
-};
-#define NDEST_HOOKS (sizeof(dest_hooks) / sizeof(dest_hooks[0]))
 
 /* An attachment directory: MLB_PIN_ROOT plus a number. */
 #define PIN_DIR_LEN 128
@@ -82,40 +68,16 @@ void loader_staging_dir(uint64_t cgroup_id, char *buf, size_t len)
 	snprintf(buf, len, "%s/new-%" PRIu64, MLB_PIN_ROOT, cgroup_id);
 }
 
-static void pin_path(const char *dir, const char *name, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/%s", dir, name);
-}
 
 bool loader_is_attached(uint64_t cgroup_id)
 {
 	char dir[PIN_DIR_LEN], path[PATH_MAX];
 
 	loader_pin_dir(cgroup_id, dir, sizeof(dir));
-	pin_path(dir, PIN_STATE, path, sizeof(path));
+	loader_pin_path(dir, PIN_STATE, path, sizeof(path));
 	return access(path, F_OK) == 0;
 }
 
-/* Unpin one pinned object; a link is detached from its cgroup first.
- * Dropping a link's last reference detaches it too, but only once the
- * pin's inode is freed, after an RCU grace period: a program could still
- * mark a few sockets after detach returned. */
-static int unpin(const char *path)
-{
-	const char *name = strrchr(path, '/');
-
-	if (name && !strncmp(name + 1, "link", 4)) {
-		int fd = bpf_obj_get(path);
-
-		if (fd >= 0) {
-			bpf_link_detach(fd);
-			close(fd);
-		}
-	}
-	if (unlink(path) && errno != ENOENT)
-		return -errno;
-	return 0;
-}
 
 /* Remove every pin in dir (detaching the links), then dir itself. */
 static int remove_pin_dir(const char *dir)
@@ -130,8 +92,8 @@ static int remove_pin_dir(const char *dir)
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		pin_path(dir, de->d_name, path, sizeof(path));
-		gone = unpin(path);
+		loader_pin_path(dir, de->d_name, path, sizeof(path));
+		gone = loader_unpin(path);
 		if (gone)
 			ret = gone;
 	}
@@ -152,11 +114,13 @@ static int write_settings(struct mlb_bpf *skel, const struct mlb_state *state,
 		.mark_base = state->mark_base,
 		.mark_shift = (__u32)__builtin_ctz(state->mark_mask),
 		.sticky_ns = state->sticky_seconds * 1000000000ULL,
+		.balance = state->balance,
 	};
 	__u32 key = 0;
 
 	for (unsigned i = 0; i < state->nuplinks; i++) {
 		cfg.marks[i] = state->uplinks[i].mark;
+		cfg.weight[i] = state->uplinks[i].weight;
 		cfg.live |= 1ULL << i;
 	}
 	/* last-resort=unreachable is one more "uplink" after the real ones,
@@ -255,80 +219,6 @@ static int write_dest_rules(int fd, const struct mlb_state *state,
 	return 0;
 }
 
-/* Attach the pinned destination programs in dir to the cgroup and pin
- * their links (a link already pinned stays as it is). */
-static int attach_dest_programs(int cgroup_fd, const char *dir,
-				struct mlb_err *err)
-{
-	char path[PATH_MAX];
-
-	for (size_t i = 0; i < NDEST_HOOKS; i++) {
-		int prog_fd, link_fd;
-
-		pin_path(dir, dest_hooks[i].link_pin, path, sizeof(path));
-		if (access(path, F_OK) == 0)
-			continue;
-		pin_path(dir, dest_hooks[i].prog_pin, path, sizeof(path));
-		prog_fd = bpf_obj_get(path);
-		if (prog_fd < 0)
-			return mlb_fail(err, "opening %s: %s", path,
-					strerror(errno));
-		link_fd = bpf_link_create(prog_fd, cgroup_fd,
-					  dest_hooks[i].type, NULL);
-		close(prog_fd);
-		if (link_fd < 0)
-			return mlb_fail(err, "attaching %s: %s",
-					dest_hooks[i].prog_pin,
-					strerror(errno));
-		pin_path(dir, dest_hooks[i].link_pin, path, sizeof(path));
-		if (bpf_obj_pin(link_fd, path)) {
-			int e = errno;
-
-			close(link_fd);
-			return mlb_fail(err, "pinning %s: %s", path,
-					strerror(e));
-		}
-		close(link_fd);		/* the pin keeps it attached */
-	}
-	return 0;
-}
-
-static int detach_dest_programs(const char *dir, struct mlb_err *err)
-{
-	char path[PATH_MAX];
-
-	for (size_t i = 0; i < NDEST_HOOKS; i++) {
-		int ret;
-
-		pin_path(dir, dest_hooks[i].link_pin, path, sizeof(path));
-		ret = unpin(path);
-		if (ret)
-			return mlb_fail(err, "removing %s: %s", path,
-					strerror(-ret));
-	}
-	return 0;
-}
-
-static int pin_dest_programs(struct mlb_bpf *skel, const char *dir,
-			     struct mlb_err *err)
-{
-	struct bpf_program *progs[NDEST_HOOKS] = {
-		skel->progs.mlb_connect4, skel->progs.mlb_sendmsg4,
-		skel->progs.mlb_connect6, skel->progs.mlb_sendmsg6,
-	};
-	char path[PATH_MAX];
-
-	for (size_t i = 0; i < NDEST_HOOKS; i++) {
-		if (!bpf_program__autoload(progs[i]))
-			continue;	/* this kernel cannot run them */
-		pin_path(dir, dest_hooks[i].prog_pin, path, sizeof(path));
-		if (bpf_program__pin(progs[i], path))
-			return mlb_fail(err, "pinning %s: %s", path,
-					strerror(errno));
-	}
-	return 0;
-}
-
 /* The tc programs (forward.h) are pinned as programs too: watch puts them
  * on interfaces that appear later without loading anything.  The LAN
  * program is loaded (and pinned) only for an attachment with --lan: it
@@ -348,7 +238,7 @@ static int pin_tc_programs(struct mlb_bpf *skel, const char *dir,
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		if (!bpf_program__autoload(progs[i].prog))
 			continue;
-		pin_path(dir, progs[i].name, path, sizeof(path));
+		loader_pin_path(dir, progs[i].name, path, sizeof(path));
 		if (bpf_program__pin(progs[i].prog, path))
 			return mlb_fail(err, "pinning %s: %s", path,
 					strerror(errno));
@@ -363,7 +253,7 @@ int loader_open_program(uint64_t cgroup_id, const char *name,
 	int fd;
 
 	loader_pin_dir(cgroup_id, dir, sizeof(dir));
-	pin_path(dir, name, path, sizeof(path));
+	loader_pin_path(dir, name, path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return mlb_fail(err, "opening %s: %s", path, strerror(errno));
@@ -385,6 +275,7 @@ static int pin_all(struct mlb_bpf *skel, struct bpf_link *link,
 		{ skel->maps.health, PIN_HEALTH },
 		{ skel->maps.dest_rules, PIN_DEST_RULES },
 		{ skel->maps.sticky, PIN_STICKY },
+		{ skel->maps.conns, PIN_CONNS },
 		{ skel->maps.lan_flows, PIN_LAN_FLOWS },
 	};
 	char path[PATH_MAX];
@@ -392,12 +283,12 @@ static int pin_all(struct mlb_bpf *skel, struct bpf_link *link,
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
 		if (!bpf_map__autocreate(maps[i].map))
 			continue;	/* left out for this kernel */
-		pin_path(dir, maps[i].name, path, sizeof(path));
+		loader_pin_path(dir, maps[i].name, path, sizeof(path));
 		if (bpf_map__pin(maps[i].map, path))
 			return mlb_fail(err, "pinning %s: %s", path,
 					strerror(errno));
 	}
-	pin_path(dir, PIN_LINK, path, sizeof(path));
+	loader_pin_path(dir, PIN_LINK, path, sizeof(path));
 	if (bpf_link__pin(link, path))
 		return mlb_fail(err, "pinning %s: %s", path, strerror(errno));
 	return 0;
@@ -474,11 +365,9 @@ int loader_attach(const struct mlb_state *state, int cgroup_fd,
 		goto cleanup;
 	}
 	if (pin_all(skel, link, tmpdir, err) ||
-	    pin_dest_programs(skel, tmpdir, err) ||
-	    pin_tc_programs(skel, tmpdir, err))
-		goto cleanup;
-	if (loader_wants_dest_programs(state) &&
-	    attach_dest_programs(cgroup_fd, tmpdir, err))
+	    loader_pin_hooks(skel, tmpdir, err) ||
+	    pin_tc_programs(skel, tmpdir, err) ||
+	    loader_sync_hooks(cgroup_fd, tmpdir, state, err))
 		goto cleanup;
 	/* Publish all pins at once: status and detach never see a partial
 	 * attachment. */
@@ -500,7 +389,7 @@ static int open_pin(const char *dir, const char *name, struct mlb_err *err)
 	char path[PATH_MAX];
 	int fd;
 
-	pin_path(dir, name, path, sizeof(path));
+	loader_pin_path(dir, name, path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return mlb_fail(err, "opening %s: %s", path, strerror(errno));
@@ -514,7 +403,7 @@ int loader_open(uint64_t cgroup_id, struct mlb_pins *pins, struct mlb_err *err)
 	memset(pins, 0, sizeof(*pins));
 	pins->link = pins->settings = pins->slots = -1;
 	pins->counters = pins->sk_uplink = pins->state = pins->health = -1;
-	pins->dest_rules = pins->sticky = -1;
+	pins->dest_rules = pins->sticky = pins->conns = -1;
 	pins->cgroup_id = cgroup_id;
 	if (!loader_is_attached(cgroup_id))
 		return mlb_fail(err, "nothing attached");
@@ -532,6 +421,10 @@ int loader_open(uint64_t cgroup_id, struct mlb_pins *pins, struct mlb_err *err)
 	}
 	/* made only where the kernel has socket storage (loader_fit.c) */
 	pins->sk_uplink = open_pin(dir, PIN_SK_UPLINK, NULL);
+	if ((pins->conns = open_pin(dir, PIN_CONNS, err)) < 0) {
+		loader_close(pins);
+		return -1;
+	}
 	return 0;
 }
 
@@ -539,7 +432,8 @@ void loader_close(struct mlb_pins *pins)
 {
 	int *fds[] = { &pins->link, &pins->settings, &pins->slots,
 		       &pins->counters, &pins->sk_uplink, &pins->state,
-		       &pins->health, &pins->dest_rules, &pins->sticky };
+		       &pins->health, &pins->dest_rules, &pins->sticky,
+		       &pins->conns };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -610,6 +504,20 @@ int loader_read_counts(const struct mlb_pins *pins, unsigned nuplinks,
 			counts[i] += percpu[c];
 	}
 	free(percpu);
+	return 0;
+}
+
+int loader_read_conns(const struct mlb_pins *pins, unsigned nuplinks,
+		      uint64_t *live, struct mlb_err *err)
+{
+	struct mlb_conns c;
+	__u32 key = 0;
+
+	if (bpf_map_lookup_elem(pins->conns, &key, &c))
+		return mlb_fail(err, "reading live connections: %s",
+				strerror(errno));
+	for (unsigned i = 0; i < nuplinks && i < MLB_MAX_UPLINKS; i++)
+		live[i] = c.live[i];
 	return 0;
 }
 
@@ -701,9 +609,11 @@ int loader_set_weights(const struct mlb_pins *pins, const unsigned *weights,
 		return -1;
 	cfg.active_table = idle;
 	cfg.live = 0;
-	for (unsigned i = 0; i < n && i < MLB_MAX_UPLINKS; i++)
-		if (weights[i])
+	for (unsigned i = 0; i < MLB_MAX_UPLINKS; i++) {
+		cfg.weight[i] = i < n ? weights[i] : 0;
+		if (cfg.weight[i])
 			cfg.live |= 1ULL << i;
+	}
 	if (bpf_map_update_elem(pins->settings, &key, &cfg, BPF_ANY))
 		return mlb_fail(err, "switching slot table: %s",
 				strerror(errno));
@@ -727,9 +637,9 @@ int loader_set_destinations(const struct mlb_pins *pins,
 	if (loader_wants_dest_programs(state)) {
 		if (write_dest_rules(pins->dest_rules, state, err))
 			return -1;
-		if (attach_dest_programs(cgroup_fd, dir, err))
+		if (loader_sync_hooks(cgroup_fd, dir, state, err))
 			return -1;
-	} else if (detach_dest_programs(dir, err) ||
+	} else if (loader_sync_hooks(cgroup_fd, dir, state, err) ||
 		   write_dest_rules(pins->dest_rules, state, err)) {
 		return -1;
 	}
@@ -738,6 +648,30 @@ int loader_set_destinations(const struct mlb_pins *pins,
 		return mlb_fail(err, "writing settings map: %s",
 				strerror(errno));
 	return 0;
+}
+
+int loader_set_balance(const struct mlb_pins *pins,
+		       const struct mlb_state *state, int cgroup_fd,
+		       struct mlb_err *err)
+{
+	char dir[PIN_DIR_LEN];
+	struct mlb_config cfg;
+	__u32 key = 0;
+
+	loader_pin_dir(pins->cgroup_id, dir, sizeof(dir));
+	if (bpf_map_lookup_elem(pins->settings, &key, &cfg))
+		return mlb_fail(err, "reading settings map: %s",
+				strerror(errno));
+	/* to least-conn: the counting hooks first, so the first socket
+	 * least-conn charges is already discharged on close */
+	if (state->balance == MLB_BALANCE_LEAST_CONN &&
+	    loader_sync_hooks(cgroup_fd, dir, state, err))
+		return -1;
+	cfg.balance = state->balance;
+	if (bpf_map_update_elem(pins->settings, &key, &cfg, BPF_ANY))
+		return mlb_fail(err, "writing settings map: %s",
+				strerror(errno));
+	return loader_sync_hooks(cgroup_fd, dir, state, err);
 }
 
 int loader_remove(uint64_t cgroup_id, struct mlb_err *err)

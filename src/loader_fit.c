@@ -75,6 +75,23 @@ static int fit_destinations(struct mlb_bpf *skel,
 	return 0;
 }
 
+/* Least-conn's counting needs socket storage in sock_create and in the
+ * connect programs; without it the code is dead to the verifier, the
+ * release program is not loaded, and --balance least-conn is refused. */
+static int fit_conns(struct mlb_bpf *skel, struct mlb_err *err)
+{
+	bool can = features_have(FEAT_SK_STORAGE) &&
+		   features_have(FEAT_CONNECT) && features_have(FEAT_SENDMSG);
+
+	skel->rodata->can_count_conns = can;
+	if (!can && (bpf_program__set_autoload(skel->progs.mlb_sock_release,
+					       false) ||
+		     bpf_map__set_autocreate(skel->maps.sk_charge, false)))
+		return mlb_fail(err, "leaving out the live counts: %s",
+				strerror(errno));
+	return 0;
+}
+
 int loader_fit(struct mlb_bpf *skel, const struct mlb_state *state,
 	       struct mlb_err *err)
 {
@@ -84,5 +101,6 @@ int loader_fit(struct mlb_bpf *skel, const struct mlb_state *state,
 	return features_check_state(state, err) ||
 	       fit_lan(skel, state, err) ||
 	       fit_record_sockets(skel, state, err) ||
-	       fit_destinations(skel, state, err) ? -1 : 0;
+	       fit_destinations(skel, state, err) ||
+	       fit_conns(skel, err) ? -1 : 0;
 }

@@ -23,4 +23,5 @@ int loader_fit(struct mlb_bpf *skel, const struct mlb_state *state,
  * --sticky). */
 bool loader_wants_dest_programs(const struct mlb_state *state);
 
+
 #endif

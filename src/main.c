@@ -106,6 +106,7 @@ enum {
 	OPT_BYPASS,
 	OPT_PIN,
 	OPT_STICKY,
+	OPT_BALANCE,
 	OPT_LAN,
 	OPT_METRICS_LISTEN,
 };
@@ -152,6 +153,7 @@ static int cmd_attach(int argc, char **argv)
 		{ "bypass", required_argument, NULL, OPT_BYPASS },
 		{ "pin", required_argument, NULL, OPT_PIN },
 		{ "sticky", required_argument, NULL, OPT_STICKY },
+		{ "balance", required_argument, NULL, OPT_BALANCE },
 		{ "lan", required_argument, NULL, OPT_LAN },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -219,6 +221,13 @@ static int cmd_attach(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			req.sticky_seconds = number32;
+			continue;
+		case OPT_BALANCE:
+			if (mlb_parse_balance(optarg, "--balance", &req.balance,
+					      &err)) {
+				error_line("%s", err.msg);
+				return EXIT_USAGE;
+			}
 			continue;
 		case OPT_LAST_RESORT:
 			if (!strcmp(optarg, "main")) {

@@ -30,6 +30,7 @@ struct view {
 	uint64_t counts[MLB_MAX_UPLINKS + 1];	/* + the unreachable mark's */
 	struct mlb_health health[MLB_MAX_UPLINKS];
 	struct link_stats stats[MLB_MAX_UPLINKS];
+	uint64_t live[MLB_MAX_UPLINKS];		/* live connections */
 };
 
 /* ---- reading ------------------------------------------------------------ */
@@ -104,7 +105,8 @@ static int read_view(uint64_t id, struct view *v, struct mlb_err *err)
 	if (loader_open(id, &pins, err))
 		return -1;
 	ret = loader_read_attachment(&pins, &v->state, v->counts, v->health,
-				     &v->prog, err);
+				     &v->prog, err) ||
+	      loader_read_conns(&pins, v->state.nuplinks, v->live, err);
 	loader_close(&pins);
 	return ret ? -1 : 0;
 }
@@ -233,6 +235,15 @@ static void write_sockets(FILE *out, const struct view *views, unsigned n)
 			sample_u64(out, "mlb_sockets_unreachable_total",
 				   &views[a].state, NULL,
 				   views[a].counts[views[a].state.nuplinks]);
+	family(out, "mlb_uplink_live_connections", "gauge",
+	       "TCP and connected UDP sockets open now on the uplink, as "
+	       "--balance least-conn counts them (0 with rr).");
+	for (unsigned a = 0; a < n; a++)
+		for (unsigned i = 0; i < views[a].state.nuplinks; i++)
+			sample_u64(out, "mlb_uplink_live_connections",
+				   &views[a].state,
+				   views[a].state.uplinks[i].ifname,
+				   views[a].live[i]);
 	family(out, "mlb_uplink_weight", "gauge",
 	       "The uplink's configured weight (1 to 1000).");
 	for (unsigned a = 0; a < n; a++)

@@ -436,3 +436,26 @@ int mlb_check_priority(uint32_t priority, struct mlb_err *err)
 				"before main (32766)", priority);
 	return 0;
 }
+
+/* Indexed by MLB_BALANCE_*; a mode to come (adaptive) takes the next. */
+static const char *const balance_names[] = {
+	[MLB_BALANCE_RR] = "rr",
+	[MLB_BALANCE_LEAST_CONN] = "least-conn",
+};
+#define NBALANCE (sizeof(balance_names) / sizeof(balance_names[0]))
+
+int mlb_parse_balance(const char *arg, const char *what, unsigned *out,
+		      struct mlb_err *err)
+{
+	for (unsigned i = 0; i < NBALANCE; i++)
+		if (!strcmp(arg, balance_names[i])) {
+			*out = i;
+			return 0;
+		}
+	return mlb_fail(err, "%s \"%s\" must be rr or least-conn", what, arg);
+}
+
+const char *mlb_balance_name(unsigned balance)
+{
+	return balance < NBALANCE ? balance_names[balance] : "unknown";
+}

@@ -31,6 +31,7 @@ struct view {
 	struct mlb_prog_info prog;
 	uint64_t counts[MLB_MAX_UPLINKS + 1];	/* + the unreachable mark's */
 	struct mlb_health health[MLB_MAX_UPLINKS];
+	uint64_t live[MLB_MAX_UPLINKS];		/* live connections */
 	uint64_t total;
 	struct lan_counts lan;
 	bool cgroup_exists;
@@ -105,7 +106,8 @@ static int read_view(uint64_t id, struct view *v, struct mlb_err *err)
 		return 0;
 	}
 	ret = loader_read_attachment(&pins, &v->state, v->counts, v->health,
-				     &v->prog, err);
+				     &v->prog, err) ||
+	      loader_read_conns(&pins, v->state.nuplinks, v->live, err);
 	loader_close(&pins);
 	if (ret)
 		return -1;
@@ -267,6 +269,25 @@ static void print_lan(const struct view *v)
 		       (double)v->lan.run_cnt, v->lan.run_cnt);
 }
 
+/* The balancing mode, and the live connections per uplink that
+ * least-conn counts (also while a switch back to rr drains them). */
+static void print_balance(const struct view *v)
+{
+	const struct mlb_state *s = &v->state;
+	bool counted = s->balance == MLB_BALANCE_LEAST_CONN;
+
+	for (unsigned i = 0; i < s->nuplinks; i++)
+		counted |= v->live[i] != 0;
+	printf("  balance     %s", mlb_balance_name(s->balance));
+	if (counted) {
+		printf(": live connections");
+		for (unsigned i = 0; i < s->nuplinks; i++)
+			printf("%s %s %" PRIu64, i ? "," : "",
+			       s->uplinks[i].ifname, v->live[i]);
+	}
+	printf("\n");
+}
+
 static void print_text(const struct view *v)
 {
 	const struct mlb_state *s = &v->state;
@@ -322,6 +343,7 @@ static void print_text(const struct view *v)
 		       s->uplinks[r->uplink].ifname : "");
 	}
 	print_lan(v);
+	print_balance(v);
 	if (s->sticky_seconds)
 		printf("  sticky      a destination keeps its uplink for %u s "
 		       "after its last new connection\n", s->sticky_seconds);
@@ -432,6 +454,7 @@ static void print_json(struct json *j, const struct view *v)
 		json_kv_uint(j, "unreachable_sockets", v->counts[s->nuplinks]);
 	json_kv_uint(j, "sockets", v->total);
 	json_kv_uint(j, "sticky_seconds", s->sticky_seconds);
+	json_kv_string(j, "balance", mlb_balance_name(s->balance));
 	print_lan_json(j, v);
 	json_key(j, "routing");
 	json_object_begin(j);
@@ -496,6 +519,7 @@ static void print_json(struct json *j, const struct view *v)
 		json_kv_string(j, "address6", address(u, AF_INET6, buf));
 		json_kv_uint(j, "prefixlen6", u->prefixlen6);
 		json_kv_uint(j, "sockets", v->counts[i]);
+		json_kv_uint(j, "live_connections", v->live[i]);
 		json_kv_uint(j, "lan_flows", v->lan.flows[i]);
 		json_key(j, "health");
 		json_object_begin(j);
