@@ -1,6 +1,10 @@
 # shellcheck shell=bash
 # bench/lib.sh - measurements shared by bench/run.sh and bench/forward.sh
-# (sourced): CPU time, medians and per-round ratios.
+# (sourced): CPU time, medians and per-round ratios; and the namespace
+# bed's pieces, tests/lib/netns.sh.
+
+# shellcheck source=tests/lib/netns.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/netns.sh"
 
 # Busy CPU jiffies (user nice system irq softirq; idle, iowait and steal
 # left out) summed over all CPUs: the whole machine's.

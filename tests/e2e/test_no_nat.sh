@@ -17,13 +17,7 @@
 # changing (DHCP).  A control shows the gateways do catch a wrong source,
 # and that --masquerade hides it.
 . "$(dirname "$0")/../lib/e2e.sh"
-PIDS=
-cleanup() {
-	for p in $PIDS; do bed_server_stop "$p"; done
-	bed_destroy
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+e2e_cleanup_on_exit
 
 N=20
 
@@ -50,13 +44,7 @@ table inet mlbnonat {
 	}
 }
 NFT
-requests() {
-	local c
-	for c in req_gw0 req_gw1; do
-		printf '%s ' "$(in_inet nft -j list counter inet mlbnonat "$c" |
-			jq '.nftables[] | select(.counter) | .counter.packets')"
-	done
-}
+requests() { nft_counters "$INET" mlbnonat req_gw0 req_gw1; }
 reset() {
 	in_inet nft reset counters table inet mlbnonat >/dev/null
 	bed_spoofed_reset

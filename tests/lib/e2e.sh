@@ -34,3 +34,18 @@ kernel_tc_mode() {
 		echo clsact
 	fi
 }
+
+# e2e_cleanup_on_exit: when the test exits, stop the servers whose pids
+# it lists in $PIDS (bed_server_start's), destroy the bed and remove
+# $WORK.  For tests that need nothing else undone.
+e2e_cleanup_on_exit() {
+	PIDS=
+	trap e2e_cleanup EXIT
+}
+
+e2e_cleanup() {
+	local p
+	for p in $PIDS; do bed_server_stop "$p"; done
+	bed_destroy
+	rm -rf "$WORK"
+}
