@@ -51,8 +51,7 @@ int attach_cgroup(const struct attach_request *req, struct mlb_err *err)
 		return -1;
 	}
 	state.cgroup_id = id;
-	if (nat_wanted(&state))
-		nat_table_name(id, state.nft_table, sizeof(state.nft_table));
+	nat_table_name(id, state.nft_table, sizeof(state.nft_table));
 
 	if (loader_ensure_bpffs(err))
 		goto out;

@@ -433,7 +433,7 @@ static int check_free(const struct mlb_state *state, struct mlb_err *err)
 {
 	if (route_check_free(state, err))
 		return -1;
-	return nat_wanted(state) ? nat_check_free(state, err) : 0;
+	return nat_check_free(state, err);
 }
 
 /* In the target namespace: share the routing another policy set up with
@@ -509,8 +509,7 @@ int attachment_prepare(const struct attach_request *req,
 				 sizeof(state->cgroup_path), err))
 		return -1;
 	state->cgroup_id = id;
-	if (nat_wanted(state))
-		nat_table_name(id, state->nft_table, sizeof(state->nft_table));
+	nat_table_name(id, state->nft_table, sizeof(state->nft_table));
 	ret = attachment_resolve(req, state, err);
 	netns_return_home(&(struct mlb_err){0});
 	return ret;

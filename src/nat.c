@@ -105,9 +105,31 @@ static const char *nfproto_match(const struct mlb_state_uplink *u)
 	return "";
 }
 
+/* A sysctl of the calling thread's namespace that reads "1"; an
+ * unreadable one (IPv6 disabled) is off. */
+static bool sysctl_on(const char *path)
+{
+	char buf[8] = "";
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return buf[0] == '1';
+}
+
+bool nat_forwarding(void)
+{
+	return sysctl_on("/proc/sys/net/ipv4/ip_forward") ||
+	       sysctl_on("/proc/sys/net/ipv6/conf/all/forwarding");
+}
+
 bool nat_wanted(const struct mlb_state *state)
 {
-	return state->masquerade || state->nlan;
+	return state->nft_table[0] &&
+	       (state->masquerade || state->nlan || nat_forwarding());
 }
 
 /* Append to a growing batch; the caller sized it. */
@@ -135,6 +157,51 @@ static void lan_set(const struct mlb_state *state, char *buf, size_t len)
 		snprintf(buf + n, len - n, " }");
 }
 
+/* The uplinks as an anonymous set, and as a map of each one's mark:
+ * { "a", "b" } and { "a" : 0x10, "b" : 0x11 }. */
+static void uplink_sets(const struct mlb_state *state, char *set,
+			char *map, size_t len)
+{
+	size_t n = 0, m = 0;
+
+	n += (size_t)snprintf(set, len, "{ ");
+	m += (size_t)snprintf(map, len, "{ ");
+	for (unsigned i = 0; i < state->nuplinks && n < len && m < len; i++) {
+		const struct mlb_state_uplink *u = &state->uplinks[i];
+
+		n += (size_t)snprintf(set + n, len - n, "%s\"%s\"",
+				      i ? ", " : "", u->ifname);
+		m += (size_t)snprintf(map + m, len - m, "%s\"%s\" : 0x%x",
+				      i ? ", " : "", u->ifname, u->mark);
+	}
+	if (n < len)
+		snprintf(set + n, len - n, " }");
+	if (m < len)
+		snprintf(map + m, len - m, " }");
+}
+
+/* The chain that answers forwarded connections by the uplink they came
+ * in on (see nat.h).  Most packets are past the first rule's state test
+ * at once; the second's tests go from the cheapest, and only a packet
+ * of an inbound connection's answer reaches the set. */
+static void add_inbound_chain(const struct mlb_state *state, char *batch,
+			      size_t cap, size_t *len)
+{
+	char set[MLB_MAX_UPLINKS * (IF_NAMESIZE + 4) + 8];
+	char map[MLB_MAX_UPLINKS * (IF_NAMESIZE + 16) + 8];
+	const char *t = state->nft_table;
+
+	uplink_sets(state, set, map, sizeof(map));
+	add(batch, cap, len, "add chain inet %s prerouting { type filter "
+	    "hook prerouting priority mangle; policy accept; }\n"
+	    "add rule inet %s prerouting ct state new "
+	    "ct mark set iifname map %s\n"
+	    "add rule inet %s prerouting ct direction reply meta mark 0 "
+	    "ct mark & 0x%x != 0 iifname != %s "
+	    "meta mark set ct mark & 0x%x\n", t, t, map, t,
+	    state->mark_mask, set, state->mark_mask);
+}
+
 static int check_names(const struct mlb_state *state, struct mlb_err *err)
 {
 	const char *bad = NULL;
@@ -151,27 +218,32 @@ static int check_names(const struct mlb_state *state, struct mlb_err *err)
 	return 0;
 }
 
-int nat_install(struct mlb_state *state, struct mlb_err *err)
+/* Create the table as the state says, in one batch: it appears whole
+ * or not at all. */
+static int create_table(const struct mlb_state *state, struct mlb_err *err)
 {
 	char why[256], lans[MLB_MAX_LAN * (IF_NAMESIZE + 4) + 8];
-	size_t len = 0, cap = 1024 + state->nuplinks * 160;
+	size_t len = 0, cap = 2048 + state->nuplinks * 240;
 	const char *t = state->nft_table;
 	char *batch;
+	int ret = 0;
 
-	if (nat_check_free(state, err) || check_names(state, err))
+	if (check_names(state, err))
 		return -1;
 	batch = malloc(cap);
 	if (!batch)
 		return mlb_fail(err, "out of memory");
 	lan_set(state, lans, sizeof(lans));
-	add(batch, cap, &len, "add table inet %s\n"
-	    "add chain inet %s postrouting { type nat hook postrouting "
-	    "priority srcnat; policy accept; }\n", t, t);
+	add(batch, cap, &len, "add table inet %s\n", t);
+	add_inbound_chain(state, batch, cap, &len);
+	if (state->masquerade || state->nlan)
+		add(batch, cap, &len, "add chain inet %s postrouting { type "
+		    "nat hook postrouting priority srcnat; policy accept; }\n",
+		    t);
 	/* A LAN flow's first packet (the only one a nat chain sees) carries
 	 * the mark mlb_tc_lan chose: keep it in the flow's conntrack entry,
 	 * where mlb_tc_lan finds it whenever its own map of flows lacks
-	 * it.  Before the
-	 * masquerade rules, which end the chain. */
+	 * it.  Before the masquerade rules, which end the chain. */
 	if (state->nlan)
 		add(batch, cap, &len, "add rule inet %s postrouting iifname %s "
 		    "meta mark & 0x%x != 0 ct mark set meta mark & 0x%x\n",
@@ -183,19 +255,40 @@ int nat_install(struct mlb_state *state, struct mlb_err *err)
 			add(batch, cap, &len, "add rule inet %s postrouting "
 			    "oifname \"%s\" %smasquerade\n", t, u->ifname,
 			    nfproto_match(u));
-		else
+		else if (state->nlan)
 			add(batch, cap, &len, "add rule inet %s postrouting "
 			    "iifname %s oifname \"%s\" %smasquerade\n", t,
 			    lans, u->ifname, nfproto_match(u));
 	}
-	/* One batch: the table appears whole or not at all. */
-	if (run_nft(batch, why, sizeof(why))) {
-		free(batch);
-		return mlb_fail(err, "nftables: creating table inet %s: %s",
-				t, why);
-	}
+	if (run_nft(batch, why, sizeof(why)))
+		ret = mlb_fail(err, "nftables: creating table inet %s: %s",
+			       t, why);
 	free(batch);
+	return ret;
+}
+
+int nat_install(struct mlb_state *state, struct mlb_err *err)
+{
+	if (nat_check_free(state, err) || create_table(state, err))
+		return -1;
 	state->installed |= MLB_INSTALLED_NAT;
+	return 0;
+}
+
+int nat_reconcile(const struct mlb_state *state, bool *made,
+		  struct mlb_err *err)
+{
+	int exists;
+
+	*made = false;
+	if (!nat_wanted(state))
+		return 0;
+	exists = nat_table_exists(state->nft_table, err);
+	if (exists)
+		return exists < 0 ? -1 : 0;
+	if (create_table(state, err))
+		return -1;
+	*made = true;
 	return 0;
 }
 
@@ -204,7 +297,9 @@ int nat_remove(const struct mlb_state *state, struct mlb_err *err)
 	char cmd[128], why[256];
 	int exists;
 
-	if (!(state->installed & MLB_INSTALLED_NAT))
+	/* by name, not by MLB_INSTALLED_NAT: watch may have made it
+	 * after attach (nat_reconcile) */
+	if (!state->nft_table[0])
 		return 0;
 	exists = nat_table_exists(state->nft_table, err);
 	if (exists <= 0)

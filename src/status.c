@@ -303,6 +303,10 @@ static void print_text(const struct view *v)
 		       "%s\n", s->nft_table);
 	else
 		printf("  masquerade  off\n");
+	if (s->nft_table[0])
+		printf("  inbound     forwarded connections answered by the "
+		       "uplink they came in on (nftables table inet %s, "
+		       "with IP forwarding on)\n", s->nft_table);
 	printf("  records     %s\n", s->record_sockets ?
 	       "per-socket uplink records in map sk_uplink" : "off");
 	for (unsigned d = 0; d < s->ndests; d++) {

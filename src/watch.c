@@ -24,6 +24,7 @@
 #include "loader.h"
 #include "lock.h"
 #include "metrics_http.h"
+#include "nat.h"
 #include "netns.h"
 #include "probe.h"
 #include "recover.h"
@@ -585,6 +586,40 @@ static void refresh_forward(struct attachment_watch *a)
 	mlb_unlock();
 }
 
+/* In the attachment's namespace, on every event and probe round: its
+ * nftables table made again if it is wanted and gone (a firewall's
+ * `nft flush ruleset`), or made when IP forwarding was turned on after
+ * the attach (a container runtime started later).  A look without the
+ * lock first: on most rounds there is nothing to do. */
+static void reconcile_nat(struct attachment_watch *a)
+{
+	static char logged[sizeof(((struct mlb_err *)0)->msg)];
+	struct mlb_err err;
+	bool made = false;
+
+	if (!nat_wanted(&a->state) ||
+	    nat_table_exists(a->state.nft_table, &err) == 1)
+		return;
+	if (recover_lock(&err)) {
+		watch_log_line("%s", err.msg);
+		return;
+	}
+	/* detached or replaced meanwhile: not ours to touch */
+	if (loader_is_attached(a->id) &&
+	    watch_current_link_id(a->id) == a->link_id &&
+	    nat_reconcile(&a->state, &made, &err)) {
+		if (strcmp(err.msg, logged))
+			watch_log_line("cgroup %s: %s", a->state.cgroup_path,
+				       err.msg);
+		snprintf(logged, sizeof(logged), "%s", err.msg);
+	} else if (made) {
+		watch_log_line("cgroup %s: nftables table inet %s made",
+			       a->state.cgroup_path, a->state.nft_table);
+		logged[0] = 0;
+	}
+	mlb_unlock();
+}
+
 /* Link checks, routing repairs and new probe rounds for one attachment,
  * in its namespace: on every event and before every probe round. */
 static void tend(struct attachment_watch *a, uint64_t now)
@@ -615,6 +650,7 @@ static void tend(struct attachment_watch *a, uint64_t now)
 	repair_routing(a, &next);
 	if (a->check_links)
 		refresh_forward(a);
+	reconcile_nat(a);
 	a->check_links = false;
 	for (unsigned i = 0; i < a->state.nuplinks; i++)
 		if (a->up[i].in_flight == 0 && now >= a->up[i].next_probe_us &&
