@@ -577,7 +577,7 @@ static void refresh_forward(struct attachment_watch *a)
 		if (strncmp(err.msg, a->forward_logged,
 			    sizeof(a->forward_logged) - 1))
 			log_line("cgroup %s: %s", a->state.cgroup_path,
-				       err.msg);
+				 err.msg);
 		memcpy(a->forward_logged, err.msg,
 		       sizeof(a->forward_logged) - 1);
 	} else {
@@ -601,20 +601,20 @@ static void reconcile_nat(struct attachment_watch *a)
 	    nat_table_exists(a->state.nft_table, &err) == 1)
 		return;
 	if (recover_lock(&err)) {
-		watch_log_line("%s", err.msg);
+		log_line("%s", err.msg);
 		return;
 	}
 	/* detached or replaced meanwhile: not ours to touch */
 	if (loader_is_attached(a->id) &&
-	    watch_current_link_id(a->id) == a->link_id &&
+	    current_link_id(a->id) == a->link_id &&
 	    nat_reconcile(&a->state, &made, &err)) {
 		if (strcmp(err.msg, logged))
-			watch_log_line("cgroup %s: %s", a->state.cgroup_path,
-				       err.msg);
+			log_line("cgroup %s: %s", a->state.cgroup_path,
+				 err.msg);
 		snprintf(logged, sizeof(logged), "%s", err.msg);
 	} else if (made) {
-		watch_log_line("cgroup %s: nftables table inet %s made",
-			       a->state.cgroup_path, a->state.nft_table);
+		log_line("cgroup %s: nftables table inet %s made",
+			 a->state.cgroup_path, a->state.nft_table);
 		logged[0] = 0;
 	}
 	mlb_unlock();
