@@ -38,21 +38,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-ROUNDS=5
-DURATION=1.5
-THREADS=4
-while [ $# -gt 0 ]; do
-	case $1 in
-	--rounds) ROUNDS=$2; shift 2 ;;
-	--duration) DURATION=$2; shift 2 ;;
-	--threads) THREADS=$2; shift 2 ;;
-	--quick) ROUNDS=3; DURATION=1; shift ;;
-	-h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "forward: unknown option $1" >&2; exit 2 ;;
-	esac
-done
-
 . bench/lib.sh
+bench_options forward "$@"
+
 MLB=${MLB:-$ROOT/build/mlb-bpf}
 CRR=${CRR:-$ROOT/build/crr}
 METHODS=(none nftables ecmp mlb)
@@ -72,7 +60,7 @@ GW2=198.51.100.1
 # $CG is what mlb-bpf attaches to (its sockets are not the bench's
 # concern here); the LAN client and the servers have cgroups of their own
 # so that their CPU time can be read.
-CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+CGROOT=$(cgroup2_mount)
 CG=$CGROOT/$ID
 CLI_CG=$CGROOT/$ID-lan
 SRV_CG=$CGROOT/$ID-srv
@@ -80,57 +68,34 @@ RAW=$(mktemp -d)
 STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
 PIDS=()
 
-in_ns() { local ns=$1; shift; nsenter --net="/run/netns/$ns" "$@"; }
 in_rt() { in_ns "$RT" "$@"; }
 
 cleanup() {
-	local p ns cg
+	local p
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS" || true
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	if [ -d "$CG" ]; then
 		"$MLB" detach --cgroup "$CG" >/dev/null 2>&1 || true
 	fi
-	for ns in "${NSS[@]}"; do
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 || true
-		ip netns del "$ns" 2>/dev/null || true
-	done
-	for cg in "$CG" "$CLI_CG" "$SRV_CG"; do
-		[ -d "$cg" ] || continue
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			rmdir "$cg" 2>/dev/null && break
-			sleep 0.2
-		done
-	done
+	netns_destroy "${NSS[@]}"
+	cgroup_remove "$CG" "$CLI_CG" "$SRV_CG"
 	rm -rf "$RAW"
 }
 trap cleanup EXIT
 
 # ---- the bed --------------------------------------------------------
 
-# pair NS1 IF1 ADDR1 NS2 IF2 ADDR2 (ADDRs with their prefix length)
-pair() {
-	ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
-	ip -n "$1" link set "$2" up
-	ip -n "$4" link set "$5" up
-	ip -n "$1" addr add "$3" dev "$2"
-	ip -n "$4" addr add "$6" dev "$5"
-}
-
 bed_up() {
 	local ns
-	for ns in "${NSS[@]}"; do
-		ip netns add "$ns"
-		ip -n "$ns" link set lo up
-	done
+	netns_create "${NSS[@]}"
 	for ns in "$RT" "$GWA" "$GWB"; do
 		in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1
 	done
-	pair "$LAN" eth0 10.77.0.2/24 "$RT" lan0 10.77.0.1/24
-	pair "$RT" r1 192.0.2.2/24 "$GWA" d1 192.0.2.1/24
-	pair "$RT" r2 198.51.100.2/24 "$GWB" d2 198.51.100.1/24
-	pair "$GWA" u1 10.201.0.1/30 "$INET" i1 10.201.0.2/30
-	pair "$GWB" u2 10.202.0.1/30 "$INET" i2 10.202.0.2/30
-	ip -n "$LAN" route add default via 10.77.0.1
+	lan_link_create "$RT" "$LAN"
+	veth_pair "$RT" r1 192.0.2.2/24 "$GWA" d1 192.0.2.1/24
+	veth_pair "$RT" r2 198.51.100.2/24 "$GWB" d2 198.51.100.1/24
+	veth_pair "$GWA" u1 10.201.0.1/30 "$INET" i1 10.201.0.2/30
+	veth_pair "$GWB" u2 10.202.0.1/30 "$INET" i2 10.202.0.2/30
 	# the router's main table: r1 carries everything until balanced
 	ip -n "$RT" route add default via "$GW1" dev r1 metric 100
 	ip -n "$RT" route add default via "$GW2" dev r2 metric 200
@@ -163,15 +128,9 @@ NFT
 }
 
 # in_lan CMD...: run in the LAN namespace as a member of $CLI_CG.
-in_lan() {
-	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CLI_CG" \
-		nsenter --net="/run/netns/$LAN" "$@"
-}
+in_lan() { in_cgroup_ns "$CLI_CG" "$LAN" "$@"; }
 
-syn_count() {
-	in_ns "$INET" nft -j list counter inet fwdbench "$1" |
-		jq '.nftables[] | select(.counter) | .counter.packets'
-}
+syn_count() { nft_counter "$INET" fwdbench "$1"; }
 
 # ---- methods --------------------------------------------------------
 

@@ -1,6 +1,10 @@
 # shellcheck shell=bash
-# bench/lib.sh - measurements shared by bench/run.sh and bench/forward.sh
-# (sourced): CPU time, medians and per-round ratios.
+# bench/lib.sh - what bench/run.sh and bench/forward.sh share (sourced):
+# their options, CPU time, medians and per-round ratios; and the namespace
+# bed's pieces, tests/lib/netns.sh.
+
+# shellcheck source=tests/lib/netns.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/netns.sh"
 
 # Busy CPU jiffies (user nice system irq softirq; idle, iowait and steal
 # left out) summed over all CPUs: the whole machine's.
@@ -55,4 +59,28 @@ round_order() {
 	else
 		for ((i = $#; i >= 1; i--)); do printf '%s\n' "${!i}"; done
 	fi
+}
+
+# bench_options NAME ARGS...: the options both benchmarks take, into
+# ROUNDS, DURATION and THREADS.  --help prints the script's header
+# comment; NAME starts the line that refuses an unknown option.
+bench_options() {
+	local name=$1
+	shift
+	ROUNDS=5
+	DURATION=1.5
+	THREADS=4
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--rounds) ROUNDS=$2; shift 2 ;;
+		--duration) DURATION=$2; shift 2 ;;
+		--threads) THREADS=$2; shift 2 ;;
+		--quick) ROUNDS=3; DURATION=1; shift ;;
+		-h|--help)
+			awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" |
+				sed 's/^# \{0,1\}//'
+			exit 0 ;;
+		*) echo "$name: unknown option $1" >&2; exit 2 ;;
+		esac
+	done
 }

@@ -34,24 +34,12 @@
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-ROUNDS=5
-DURATION=1.5
-THREADS=4
-while [ $# -gt 0 ]; do
-	case $1 in
-	--rounds) ROUNDS=$2; shift 2 ;;
-	--duration) DURATION=$2; shift 2 ;;
-	--threads) THREADS=$2; shift 2 ;;
-	--quick) ROUNDS=3; DURATION=1; shift ;;
-	-h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "bench: unknown option $1" >&2; exit 2 ;;
-	esac
-done
+. bench/lib.sh
+bench_options bench "$@"
 
 export MLB=${MLB:-$ROOT/build/mlb-bpf}
 export CRR=${CRR:-$ROOT/build/crr}
 . tests/lib/bed.sh
-. bench/lib.sh
 
 METHODS=(none conntrack iptables nftables ecmp none-again mlb mlb-one mlb-masq)
 OUT=$ROOT/bench/results

@@ -9,30 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "attach_request.h"
 #include "error.h"
-#include "options.h"
 #include "state.h"
-
-/* What `attach` was asked to do, after option parsing. */
-struct attach_request {
-	const char *cgroup;		/* NULL: the cgroup2 mount point */
-	const char *netns;		/* NULL: this namespace */
-	struct mlb_uplink_spec uplinks[MLB_MAX_UPLINKS];
-	unsigned nuplinks;
-	uint32_t mark_base;
-	uint32_t mark_mask;
-	uint32_t table_base;
-	uint32_t priority;
-	bool masquerade;
-	bool record_sockets;
-	unsigned last_resort;		/* MLB_LAST_RESORT_* */
-	struct mlb_dest_spec dests[MLB_STATE_MAX_DESTS];
-	unsigned ndests;
-	unsigned sticky_seconds;
-	unsigned balance;		/* MLB_BALANCE_* */
-	char lan[MLB_MAX_LAN][IF_NAMESIZE];	/* --lan interfaces */
-	unsigned nlan;
-};
 
 /* What attach_cgroup (attach.h) and attachment_prepare return when the
  * request itself can never work (bad numbers, duplicate uplinks). */

@@ -57,7 +57,7 @@
 #ifndef MLB_CONFIG_H
 #define MLB_CONFIG_H
 
-#include "attachment.h"
+#include "attach_request.h"
 #include "config_file.h"
 #include "error.h"
 

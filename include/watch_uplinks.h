@@ -1,8 +1,9 @@
-/* watch_uplinks.h - watch's judgement of each uplink (link checks,
- * routing repair, probe rounds, health and the slot table flip that
- * follows), and the records it judges.  watch.c, above, runs the loop,
- * owns the attachments watched and the settings, and hands each call
- * what it needs.
+/* watch_uplinks.h - watch's judgement of one uplink: from what its link
+ * and its probes say, whether it is up or down, and why.  It logs
+ * nothing, takes no lock and writes nothing the kernel keeps: watch.c,
+ * above, owns the records (struct uplink_watch lives in its attachments),
+ * hands each call one uplink's record and settings, and carries the
+ * verdicts out (health written and logged, the slot table flipped).
  */
 #ifndef MLB_WATCH_UPLINKS_H
 #define MLB_WATCH_UPLINKS_H
@@ -10,14 +11,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "loader.h"
 #include "probe.h"
+#include "route.h"
 #include "state.h"
 #include "watch_defaults.h"
 
-#define MAX_WATCHED 64
-
-/* One uplink of one attachment. */
+/* What watch knows of one uplink of one attachment. */
 struct uplink_watch {
 	struct mlb_health health;
 	struct probe probes[MLB_MAX_PROBES];
@@ -34,71 +33,48 @@ struct uplink_watch {
 	char logged_problem[192];	/* the last repair failure logged */
 };
 
-struct attachment_watch {
-	bool used;
-	uint64_t id;
-	uint32_t link_id;		/* a re-attach makes a new link */
-	struct mlb_pins pins;
-	struct mlb_state state;
-	int events;			/* netlink socket in its namespace */
-	bool check_links;		/* an event arrived, or first look */
-	bool reachable;			/* its namespace could be entered */
-	bool weights_pending;		/* a slot table flip still to make */
-	char forward_logged[192];	/* the last tc refresh failure logged */
-	struct uplink_watch up[MLB_MAX_UPLINKS];
+/* A judgement: the uplink's new health state and why, or no change. */
+struct uplink_verdict {
+	bool change;
+	__u32 state;			/* MLB_HEALTH_UP or MLB_HEALTH_DOWN */
+	char reason[64];
 };
+
 /* An uplink's own setting, or watch's default. */
 static inline unsigned watch_setting(unsigned own, unsigned fallback)
 {
 	return own ? own : fallback;
 }
 
-/* One line on stderr, "mlb-bpf watch: ..." (the journal under systemd). */
-void watch_log_line(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-/* The id of the BPF link pinned for cgroup id now (0 if none): a
- * re-attach makes a new one. */
-uint32_t watch_current_link_id(uint64_t id);
-
-/* Record and log a new health state of uplink i (no-op if unchanged). */
-void watch_set_state(struct attachment_watch *a, unsigned i, __u32 state,
-		     const char *reason);
-
 /* Whether a recorded health says the uplink's link took it down (not
  * its probes): a restarted watch brings it back on the first answer. */
 bool watch_down_by_link(const struct mlb_health *h);
 
-/* Take up what `apply` changed in place since the record was read. */
-void watch_refresh_state(struct attachment_watch *a);
+/* Uplink u's link as the kernel has it now: link, or NULL when it could
+ * not be looked up (lookup_error: the lookup's message).  A failed link
+ * takes the uplink down at once; one that is back ends its round, to be
+ * probed at once and return on the first answer. */
+void watch_judge_link(const struct mlb_state_uplink *u, struct uplink_watch *w,
+		      const struct mlb_link_info *link,
+		      const char *lookup_error, struct uplink_verdict *v);
 
-/* Under the writers' lock: new sockets to the uplinks that are not down,
- * by their weights (one flip of the slot table). */
-void watch_apply_weights(struct attachment_watch *a);
+/* Cancel the probes of w's round still in flight. */
+void watch_cancel_round(struct uplink_watch *w);
 
-/* In the attachment's namespace: look every uplink's link up (next gets
- * what the kernel has now); returns true if some uplink went down. */
-bool watch_check_links(struct attachment_watch *a, struct mlb_state *next);
+/* Start uplink u's probe round at now (µs); false if no probe could be
+ * sent, so the round is over at once.  d: the settings of uplinks that
+ * did not give their own. */
+bool watch_start_round(const struct mlb_state_uplink *u, struct uplink_watch *w,
+		       uint64_t now, const struct watch_defaults *d);
 
-/* In the attachment's namespace, under the writers' lock: record next
- * and make the routing what the record says.  all[0..n-1] are every
- * attachment watched (slots with used set): of those sharing a's
- * routing, the first repairs it. */
-void watch_repair_routing(struct attachment_watch *a, struct mlb_state *next,
-			  struct attachment_watch *all, unsigned n);
+/* Whether every probe of w's round in flight has answered or timed out
+ * at now (µs), taking up the first answer. */
+bool watch_round_over(struct uplink_watch *w, uint64_t now);
 
-/* Start uplink i's probe round; false if no probe could be sent.  d: the
- * settings of uplinks that did not give their own. */
-bool watch_start_round(struct attachment_watch *a, unsigned i, uint64_t now,
-		       const struct watch_defaults *d);
-
-/* Uplink i's round is over: count it and decide; true if its state
- * changed. */
-bool watch_end_round(struct attachment_watch *a, unsigned i,
-		     const struct watch_defaults *d);
-
-/* Look at the probes in flight; true if some state changed. */
-bool watch_collect(struct attachment_watch *a, uint64_t now,
-		   const struct watch_defaults *d);
+/* Uplink u's round is over, at wall-clock second when: count it into
+ * w->health and judge. */
+void watch_judge_round(const struct mlb_state_uplink *u, struct uplink_watch *w,
+		       const struct watch_defaults *d, uint64_t when,
+		       struct uplink_verdict *v);
 
 #endif

@@ -30,8 +30,7 @@ STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
 cleanup() {
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
 	for s in ${SRV:-}; do bed_server_stop "$s"; done
-	ip netns pids "$BED_ID-c1" 2>/dev/null | xargs -r kill -9
-	ip netns del "$BED_ID-c1" 2>/dev/null
+	netns_destroy "$BED_ID-c1"
 	bed_destroy
 	rm -rf "$WORK"
 }
@@ -49,19 +48,13 @@ ip -n "$CLI" link set docker0 up
 in_cli nft add table ip mlbdocker
 in_cli nft add chain ip mlbdocker post '{ type nat hook postrouting priority srcnat; }'
 in_cli nft add rule ip mlbdocker post ip saddr 172.17.0.0/16 oifname != docker0 masquerade
-ip netns add "$BED_ID-c1"
-ip -n "$BED_ID-c1" link set lo up
-ip link add veth-c1 netns "$CLI" type veth peer name eth0 netns "$BED_ID-c1"
-ip -n "$CLI" link set veth-c1 master docker0 up
-ip -n "$BED_ID-c1" addr add 172.17.0.2/16 dev eth0
-ip -n "$BED_ID-c1" link set eth0 up
+netns_create "$BED_ID-c1"
+veth_pair "$CLI" veth-c1 "" "$BED_ID-c1" eth0 172.17.0.2/16
+ip -n "$CLI" link set veth-c1 master docker0
 ip -n "$BED_ID-c1" route add default via 172.17.0.1
 C1=$CG/c1
 mkdir "$C1"
-run() {
-	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$C1" \
-		nsenter --net="/run/netns/$BED_ID-c1" "$@"
-}
+run() { in_cgroup_ns "$C1" "$BED_ID-c1" "$@"; }
 sysctl -qw kernel.bpf_stats_enabled=1
 
 # prog_stats: "RUN_TIME_NS RUN_CNT" of the attachment's container program

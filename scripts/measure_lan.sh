@@ -27,8 +27,7 @@ cleanup() {
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
 	"$MLB" detach --cgroup "$CG" > /dev/null 2>&1
 	for s in ${SRV:-}; do bed_server_stop "$s"; done
-	ip netns pids "$BED_ID-lan" 2>/dev/null | xargs -r kill -9
-	ip netns del "$BED_ID-lan" 2>/dev/null
+	netns_destroy "$BED_ID-lan"
 	bed_destroy
 	rm -rf "$WORK"
 }
@@ -36,15 +35,8 @@ trap cleanup EXIT
 
 bed_create 3
 LANNS=$BED_ID-lan
-ip netns add "$LANNS"
-ip -n "$LANNS" link set lo up
-ip link add lan0 netns "$CLI" type veth peer name eth0 netns "$LANNS"
-ip -n "$CLI" addr add 10.77.0.1/24 dev lan0
-ip -n "$LANNS" addr add 10.77.0.2/24 dev eth0
-ip -n "$CLI" link set lan0 up
-ip -n "$LANNS" link set eth0 up
-ip -n "$LANNS" route add default via 10.77.0.1
-nsenter --net="/run/netns/$LANNS" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
+lan_client_create "$CLI" "$LANNS"
+in_ns "$LANNS" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
 in_cli sysctl -qw net.ipv4.ip_forward=1
 in_cli sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=1 \
 	net.netfilter.nf_conntrack_udp_timeout=1 2>/dev/null

@@ -1,30 +1,57 @@
 /* watch.c - the health daemon's loop: attachments come and go, link
  * events wake it, probes are polled, the configuration file is re-applied
- * on SIGHUP (see watch.h; each uplink is judged in watch_uplinks.c). */
+ * on SIGHUP (see watch.h).  It owns what it watches, and it alone logs and
+ * takes the writers' lock: each uplink is judged in watch_uplinks.c, and
+ * the verdicts are carried out here (health recorded and logged, routing
+ * put back, the slot table flipped). */
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
 #include "apply.h"
+#include "attachment.h"
 #include "forward.h"
 #include "journal.h"
 #include "loader.h"
+#include "lock.h"
 #include "metrics_http.h"
 #include "nat.h"
 #include "netns.h"
 #include "probe.h"
 #include "recover.h"
+#include "repair.h"
+#include "route.h"
+#include "route_reconcile.h"
+#include "slots.h"
 #include "watch.h"
 #include "watch_uplinks.h"
 
 #define RESCAN_US 1000000	/* look for new or removed attachments */
+#define MAX_WATCHED 64
+
+/* One attachment watched. */
+struct attachment_watch {
+	bool used;
+	uint64_t id;
+	uint32_t link_id;		/* a re-attach makes a new link */
+	struct mlb_pins pins;
+	struct mlb_state state;
+	int events;			/* netlink socket in its namespace */
+	bool check_links;		/* an event arrived, or first look */
+	bool reachable;			/* its namespace could be entered */
+	bool weights_pending;		/* a slot table flip still to make */
+	char forward_logged[192];	/* the last tc refresh failure logged */
+	struct uplink_watch up[MLB_MAX_UPLINKS];
+};
 
 static volatile sig_atomic_t stop_requested, rescan_requested,
 	reload_requested;
@@ -50,6 +77,281 @@ void watch_default_settings(struct watch_defaults *d)
 		.down = 3,
 		.up = 3,
 	};
+}
+
+/* ---- watch's log and the pinned link ---------------------------------- */
+
+/* One line on stderr, "mlb-bpf watch: ..." (the journal under systemd). */
+static void log_line(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static void log_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mlb-bpf watch: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* The id of the BPF link pinned for cgroup id now (0 if none): a
+ * re-attach makes a new one. */
+static uint32_t current_link_id(uint64_t id)
+{
+	struct mlb_prog_info info = { 0 };
+	struct mlb_pins pins;
+	struct mlb_err err;
+
+	if (loader_open(id, &pins, &err))
+		return 0;
+	if (loader_prog_info(&pins, &info, &err))
+		info.link_id = 0;
+	loader_close(&pins);
+	return info.link_id;
+}
+
+/* ---- health and the slot table ----------------------------------------- */
+
+static const char *uplink_name(const struct attachment_watch *a, unsigned i)
+{
+	return a->state.uplinks[i].ifname;
+}
+
+/* Record and log a new health state of uplink i (no-op if unchanged). */
+static void set_state(struct attachment_watch *a, unsigned i, __u32 state,
+		      const char *reason)
+{
+	struct mlb_health *h = &a->up[i].health;
+	struct mlb_err err;
+
+	if (h->state == state)
+		return;
+	if (h->state == MLB_HEALTH_UP && state == MLB_HEALTH_DOWN)
+		h->failovers++;
+	h->state = state;
+	h->since = (uint64_t)time(NULL);
+	snprintf(h->reason, sizeof(h->reason), "%s", reason);
+	log_line("cgroup %s uplink %s: %s (%s)", a->state.cgroup_path,
+		 uplink_name(a, i), state == MLB_HEALTH_UP ? "up" : "down",
+		 reason);
+	if (loader_write_health(&a->pins, i, h, &err))
+		log_line("%s", err.msg);
+}
+
+/* Take up what `apply` changed in place (weights, probe settings) since
+ * the record was read: the record is the truth, this copy a cache. */
+static void refresh_state(struct attachment_watch *a)
+{
+	struct mlb_state fresh;
+	struct mlb_err err;
+
+	if (loader_read_state(&a->pins, &fresh, &err) == 0 &&
+	    fresh.nuplinks == a->state.nuplinks)
+		a->state = fresh;
+}
+
+/* New sockets go to the uplinks that are not down, by their weights; when
+ * all are down, to the last resort (no mark: main; or the unreachable
+ * mark, which is one more "uplink" after the real ones).
+ *
+ * Under the writers' lock, from reading the record to the flip: an
+ * `apply` changing weights at the same time either comes first (and its
+ * weights are read here) or after (and it reads the health written
+ * here); neither change is lost. */
+static void apply_weights(struct attachment_watch *a)
+{
+	struct mlb_health health[MLB_MAX_UPLINKS];
+	unsigned weights[MLB_MAX_UPLINKS + 1], live, n;
+	struct mlb_err err;
+
+	/* Another writer held the lock too long: the loop tries again. */
+	a->weights_pending = recover_lock(&err) != 0;
+	if (a->weights_pending) {
+		log_line("cgroup %s: %s (trying again)", a->state.cgroup_path,
+			 err.msg);
+		return;
+	}
+	journal_report(stderr, "mlb-bpf watch: ");
+	refresh_state(a);
+	for (unsigned i = 0; i < a->state.nuplinks; i++)
+		health[i] = a->up[i].health;
+	n = mlb_live_weights(&a->state, health, weights, &live);
+	if (loader_set_weights(&a->pins, weights, n, &err))
+		log_line("cgroup %s: %s", a->state.cgroup_path, err.msg);
+	else if (!live)
+		log_line("cgroup %s: every uplink is down; new sockets %s",
+			 a->state.cgroup_path,
+			 a->state.last_resort == MLB_LAST_RESORT_UNREACHABLE ?
+			 "get the unreachable route" : "follow the main table");
+	mlb_unlock();
+}
+
+/* ---- link checks and routing repair (events, and at every probe) ------- */
+
+/* In the attachment's namespace: look every uplink's link up, next
+ * getting what the kernel has now (index, addresses, gateways), and have
+ * each judged.  Returns true if some uplink went down. */
+static bool check_links(struct attachment_watch *a, struct mlb_state *next)
+{
+	bool changed = false;
+
+	*next = a->state;
+	for (unsigned i = 0; i < a->state.nuplinks; i++) {
+		struct mlb_link_info link;
+		struct uplink_verdict verdict;
+		struct mlb_err err;
+		bool found = !route_lookup_link(uplink_name(a, i), &link, &err);
+
+		if (found)
+			route_follow_link(&next->uplinks[i], &link);
+		watch_judge_link(&a->state.uplinks[i], &a->up[i],
+				 found ? &link : NULL, err.msg, &verdict);
+		if (verdict.change) {
+			set_state(a, i, verdict.state, verdict.reason);
+			changed = true;
+		}
+	}
+	return changed;
+}
+
+/* The watched attachment that repairs the routing a shares with others
+ * (see attachment_same_routing): the first one of them, so two never
+ * fight over one table. */
+static struct attachment_watch *routing_leader(struct attachment_watch *a)
+{
+	for (unsigned s = 0; s < MAX_WATCHED; s++) {
+		struct attachment_watch *b = &watched[s];
+
+		if (b == a)
+			break;
+		if (b->used && attachment_same_routing(&b->state, &a->state))
+			return b;
+	}
+	return a;
+}
+
+/* The uplink's gateway, address or index changed (DHCP, a re-created
+ * interface): say so. */
+static void log_moves(const struct attachment_watch *a,
+		      const struct mlb_state *next)
+{
+	char moved[256];
+
+	for (unsigned i = 0; i < a->state.nuplinks; i++)
+		if (repair_describe_move(&a->state.uplinks[i],
+					 &next->uplinks[i], moved,
+					 sizeof(moved)))
+			log_line("cgroup %s uplink %s: %s",
+				 a->state.cgroup_path, uplink_name(a, i),
+				 moved);
+}
+
+/* One line per repaired part, and one per failure to repair while its
+ * link is fine (the same failure is not repeated). */
+static void log_repairs(struct attachment_watch *a, const char *who,
+			__u32 table, const struct route_uplink_check *c,
+			bool complete, bool link_ok, char *logged,
+			size_t logged_len)
+{
+	char what[128];
+
+	if (route_describe_repair(c, table, what, sizeof(what)))
+		log_line("cgroup %s %s: %s", a->state.cgroup_path, who, what);
+	if (complete) {
+		logged[0] = 0;
+	} else if (link_ok && strcmp(logged, c->problem)) {
+		log_line("cgroup %s %s: routing not repaired: %s",
+			 a->state.cgroup_path, who, c->problem);
+		snprintf(logged, logged_len, "%s", c->problem);
+	}
+}
+
+/* In the attachment's namespace, under the writers' lock: record next
+ * (what check_links found) and make the routing what the record says.
+ * Of the attachments sharing a's routing, the first repairs it. */
+static void repair_routing(struct attachment_watch *a, struct mlb_state *next)
+{
+	static char shared_logged[192];
+	static struct mlb_state found, record;
+	struct attachment_watch *leader = routing_leader(a);
+	struct route_check check;
+	struct mlb_err err;
+	char who[IF_NAMESIZE + 8];
+
+	found = leader == a ? *next : leader->state;
+	if (recover_lock(&err)) {
+		log_line("%s", err.msg);
+		return;
+	}
+	/* Detached or replaced meanwhile: its routing is not ours to put
+	 * back (the next rescan lets it go).  A policy riding on another's
+	 * routing takes what that one found. */
+	if (!loader_is_attached(a->id) || current_link_id(a->id) != a->link_id ||
+	    repair_record(&a->pins, &found, &record, next, &err)) {
+		mlb_unlock();
+		return;
+	}
+	for (unsigned j = 0; leader != a && j < a->state.nuplinks; j++)
+		a->up[j].routing_ok = leader->up[j].routing_ok;
+	a->state = record;
+	log_moves(a, next);
+	a->state = *next;
+	if (leader != a) {
+		mlb_unlock();
+		return;
+	}
+	if (route_reconcile(&a->state, true, &check, &err)) {
+		log_line("cgroup %s: %s", a->state.cgroup_path, err.msg);
+		mlb_unlock();
+		return;
+	}
+	mlb_unlock();
+	for (unsigned i = 0; i < a->state.nuplinks; i++) {
+		const struct mlb_state_uplink *u = &a->state.uplinks[i];
+		struct uplink_watch *w = &a->up[i];
+
+		w->routing_ok = route_uplink_complete(&check, i, u->addr ?
+						      AF_INET : AF_INET6);
+		snprintf(who, sizeof(who), "uplink %s", u->ifname);
+		log_repairs(a, who, u->table, &check.up[i],
+			    route_uplink_complete(&check, i, AF_UNSPEC),
+			    w->link_ok, w->logged_problem,
+			    sizeof(w->logged_problem));
+	}
+	log_repairs(a, "rules", a->state.priority, &check.shared,
+		    !check.shared.missing[0] && !check.shared.missing[1], true,
+		    shared_logged, sizeof(shared_logged));
+}
+
+/* ---- probe rounds ------------------------------------------------------ */
+
+/* Uplink i's round is over: have it judged, and record the health (a new
+ * state logged).  Returns true if its state changed. */
+static bool end_round(struct attachment_watch *a, unsigned i)
+{
+	struct uplink_verdict verdict;
+	struct mlb_err err;
+
+	watch_judge_round(&a->state.uplinks[i], &a->up[i], defaults,
+			  (uint64_t)time(NULL), &verdict);
+	if (verdict.change)
+		set_state(a, i, verdict.state, verdict.reason);
+	else if (loader_write_health(&a->pins, i, &a->up[i].health, &err))
+		log_line("%s", err.msg);
+	return verdict.change;
+}
+
+/* Look at the probes in flight; true if some state changed. */
+static bool collect(struct attachment_watch *a, uint64_t now)
+{
+	bool changed = false;
+
+	for (unsigned i = 0; i < a->state.nuplinks; i++)
+		if (watch_round_over(&a->up[i], now))
+			changed |= end_round(a, i);
+	return changed;
 }
 
 /* ---- entering an attachment's namespace -------------------------------- */
@@ -113,8 +415,7 @@ static void drain(int fd)
 static void forget(struct attachment_watch *a)
 {
 	for (unsigned i = 0; i < a->state.nuplinks; i++)
-		for (unsigned p = 0; p < a->up[i].in_flight; p++)
-			probe_cancel(&a->up[i].probes[p]);
+		watch_cancel_round(&a->up[i]);
 	if (a->events >= 0)
 		close(a->events);
 	loader_close(&a->pins);
@@ -142,7 +443,7 @@ static void adopt(uint64_t id)
 		if (!watched[s].used)
 			a = &watched[s];
 	if (!a) {
-		watch_log_line("too many attachments; not watching cgroup id %" PRIu64,
+		log_line("too many attachments; not watching cgroup id %" PRIu64,
 			 id);
 		return;
 	}
@@ -151,7 +452,7 @@ static void adopt(uint64_t id)
 	if (loader_open(id, &a->pins, &err) ||
 	    loader_read_state(&a->pins, &a->state, &err) ||
 	    loader_read_health(&a->pins, a->state.nuplinks, health, &err)) {
-		watch_log_line("cgroup id %" PRIu64 ": %s", id, err.msg);
+		log_line("cgroup id %" PRIu64 ": %s", id, err.msg);
 		loader_close(&a->pins);
 		return;
 	}
@@ -161,7 +462,7 @@ static void adopt(uint64_t id)
 	}
 	a->used = true;
 	a->id = id;
-	a->link_id = watch_current_link_id(id);
+	a->link_id = current_link_id(id);
 	a->check_links = true;
 	/* A restarted watch carries on from the health it finds. */
 	bool down = false;
@@ -169,7 +470,7 @@ static void adopt(uint64_t id)
 	for (unsigned i = 0; i < a->state.nuplinks; i++) {
 		a->up[i].health = health[i];
 		if (health[i].state == MLB_HEALTH_UNKNOWN)
-			watch_set_state(a, i, MLB_HEALTH_UP, "watch started");
+			set_state(a, i, MLB_HEALTH_UP, "watch started");
 		a->up[i].link_ok = true;
 		a->up[i].down_by_link = watch_down_by_link(&health[i]);
 		down |= health[i].state == MLB_HEALTH_DOWN;
@@ -178,15 +479,15 @@ static void adopt(uint64_t id)
 	/* A watch killed between writing health and flipping left a down
 	 * uplink in the slot table. */
 	if (down)
-		watch_apply_weights(a);
+		apply_weights(a);
 	if (enter(a, &err) == 0) {
 		a->events = open_events();
 		a->reachable = true;
 	} else {
-		watch_log_line("cgroup %s: %s", a->state.cgroup_path, err.msg);
+		log_line("cgroup %s: %s", a->state.cgroup_path, err.msg);
 	}
 	leave();
-	watch_log_line("watching cgroup %s (%u uplinks)", a->state.cgroup_path,
+	log_line("watching cgroup %s (%u uplinks)", a->state.cgroup_path,
 		 a->state.nuplinks);
 }
 
@@ -203,15 +504,15 @@ static void rescan(void)
 		for (unsigned k = 0; k < n; k++)
 			still |= ids[k] == watched[s].id;
 		if (!still || !loader_is_attached(watched[s].id)) {
-			watch_log_line("cgroup %s detached; no longer watching",
+			log_line("cgroup %s detached; no longer watching",
 				 watched[s].state.cgroup_path);
 			forget(&watched[s]);
-		} else if (watch_current_link_id(watched[s].id) !=
+		} else if (current_link_id(watched[s].id) !=
 			   watched[s].link_id) {
 			/* attached again: watch the new attachment */
 			forget(&watched[s]);
 		} else {
-			watch_refresh_state(&watched[s]);
+			refresh_state(&watched[s]);
 		}
 	}
 	for (unsigned k = 0; k < n; k++) {
@@ -248,7 +549,7 @@ static int reload(const char *path, struct mlb_err *err)
 	fclose(out);
 	for (line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))
-		watch_log_line("%s: %s", path, line);
+		log_line("%s: %s", path, line);
 	free(text);
 	return ret ? -1 : 0;
 }
@@ -263,20 +564,20 @@ static void refresh_forward(struct attachment_watch *a)
 	struct mlb_err err;
 
 	if (recover_lock(&err)) {
-		watch_log_line("%s", err.msg);
+		log_line("%s", err.msg);
 		return;
 	}
 	/* detached or replaced meanwhile: not ours to touch */
 	if (!loader_is_attached(a->id) ||
-	    watch_current_link_id(a->id) != a->link_id) {
+	    current_link_id(a->id) != a->link_id) {
 		mlb_unlock();
 		return;
 	}
 	if (forward_refresh(&a->state, &err)) {
 		if (strncmp(err.msg, a->forward_logged,
 			    sizeof(a->forward_logged) - 1))
-			watch_log_line("cgroup %s: %s", a->state.cgroup_path,
-				       err.msg);
+			log_line("cgroup %s: %s", a->state.cgroup_path,
+				 err.msg);
 		memcpy(a->forward_logged, err.msg,
 		       sizeof(a->forward_logged) - 1);
 	} else {
@@ -300,20 +601,20 @@ static void reconcile_nat(struct attachment_watch *a)
 	    nat_table_exists(a->state.nft_table, &err) == 1)
 		return;
 	if (recover_lock(&err)) {
-		watch_log_line("%s", err.msg);
+		log_line("%s", err.msg);
 		return;
 	}
 	/* detached or replaced meanwhile: not ours to touch */
 	if (loader_is_attached(a->id) &&
-	    watch_current_link_id(a->id) == a->link_id &&
+	    current_link_id(a->id) == a->link_id &&
 	    nat_reconcile(&a->state, &made, &err)) {
 		if (strcmp(err.msg, logged))
-			watch_log_line("cgroup %s: %s", a->state.cgroup_path,
-				       err.msg);
+			log_line("cgroup %s: %s", a->state.cgroup_path,
+				 err.msg);
 		snprintf(logged, sizeof(logged), "%s", err.msg);
 	} else if (made) {
-		watch_log_line("cgroup %s: nftables table inet %s made",
-			       a->state.cgroup_path, a->state.nft_table);
+		log_line("cgroup %s: nftables table inet %s made",
+			 a->state.cgroup_path, a->state.nft_table);
 		logged[0] = 0;
 	}
 	mlb_unlock();
@@ -338,26 +639,27 @@ static void tend(struct attachment_watch *a, uint64_t now)
 	/* A link that went down is out of the slot table before the slower
 	 * work below (routing repair, containers' veths): status already
 	 * shows it down, and new sockets must not get it meanwhile. */
-	if (watch_check_links(a, &next)) {
+	if (check_links(a, &next)) {
 		leave();
-		watch_apply_weights(a);
+		apply_weights(a);
 		if (enter(a, &err)) {
 			leave();
 			return;
 		}
 	}
-	watch_repair_routing(a, &next, watched, MAX_WATCHED);
+	repair_routing(a, &next);
 	if (a->check_links)
 		refresh_forward(a);
 	reconcile_nat(a);
 	a->check_links = false;
 	for (unsigned i = 0; i < a->state.nuplinks; i++)
 		if (a->up[i].in_flight == 0 && now >= a->up[i].next_probe_us &&
-		    !watch_start_round(a, i, now, defaults))
-			changed |= watch_end_round(a, i, defaults);
+		    !watch_start_round(&a->state.uplinks[i], &a->up[i], now,
+				       defaults))
+			changed |= end_round(a, i);
 	leave();
 	if (changed)
-		watch_apply_weights(a);
+		apply_weights(a);
 }
 
 /* Poll probe sockets and event sockets until something is due. */
@@ -422,10 +724,10 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	watch_log_line("started (probe every %u ms, timeout %u ms, down after %u, "
+	log_line("started (probe every %u ms, timeout %u ms, down after %u, "
 		 "up after %u)", d->interval_ms, d->timeout_ms, d->down, d->up);
 	if (d->metrics_listen)
-		watch_log_line("serving metrics at http://%s/metrics",
+		log_line("serving metrics at http://%s/metrics",
 			       d->metrics_listen);
 	/* clean up after a writer (or an earlier watch) that died */
 	if (recover_lock(err))
@@ -444,7 +746,7 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 			reload_requested = 0;
 			if (d->config_path &&
 			    reload(d->config_path, &reload_err))
-				watch_log_line("%s (the rest stays as it was)",
+				log_line("%s (the rest stays as it was)",
 					 reload_err.msg);
 		}
 
@@ -458,8 +760,8 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 
 			if (!a->used)
 				continue;
-			if (watch_collect(a, now, defaults) || a->weights_pending)
-				watch_apply_weights(a);
+			if (collect(a, now) || a->weights_pending)
+				apply_weights(a);
 			tend(a, now);
 		}
 		wait_for_work(probe_now_us());
@@ -471,14 +773,14 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 				continue;
 			if (watched[s].check_links)
 				tend(&watched[s], now);
-			if (watch_collect(&watched[s], now, defaults))
-				watch_apply_weights(&watched[s]);
+			if (collect(&watched[s], now))
+				apply_weights(&watched[s]);
 		}
 	}
 	for (unsigned s = 0; s < MAX_WATCHED; s++)
 		if (watched[s].used)
 			forget(&watched[s]);
 	metrics_http_stop();
-	watch_log_line("stopped; the last slot tables stay in place");
+	log_line("stopped; the last slot tables stay in place");
 	return 0;
 }

@@ -36,23 +36,7 @@ bed_snapshot > "$WORK/before"
 
 # refused EXIT_CODE PATTERN WHAT -- CMD...: CMD exits with EXIT_CODE, says
 # one line matching PATTERN, and changes nothing.
-refused() {
-	local code=$1 pattern=$2 what=$3
-	shift 4
-	"$@" > "$WORK/out" 2> "$WORK/err"
-	local rc=$?
-	bed_snapshot > "$WORK/after"
-	if [ "$rc" -eq "$code" ] && [ "$(wc -l < "$WORK/err")" -eq 1 ] &&
-	    grep -qE "$pattern" "$WORK/err" && [ ! -s "$WORK/out" ] &&
-	    diff -q "$WORK/before" "$WORK/after" >/dev/null; then
-		tap_ok "$what: $(cat "$WORK/err")"
-	else
-		tap_fail "$what"
-		echo "#   exit $rc (expected $code), stderr:"
-		sed 's/^/#     /' "$WORK/err"
-		diff -u "$WORK/before" "$WORK/after" | sed 's/^/#   /' | head -20
-	fi
-}
+refused() { check_refused bed_snapshot "$1" part "${@:2}"; }
 
 A=("$MLB" attach --netns "$CLI" --cgroup "$CG")
 

@@ -20,10 +20,7 @@
 cleanup() {
 	if [ -n "${WATCH:-}" ]; then kill "$WATCH" 2>/dev/null; wait "$WATCH" 2>/dev/null; fi
 	for s in ${SRV:-}; do bed_server_stop "$s"; done
-	for c in ${CONTAINERS:-}; do
-		ip netns pids "$BED_ID-$c" 2>/dev/null | xargs -r kill -9 || true
-		ip netns del "$BED_ID-$c" 2>/dev/null || true
-	done
+	for c in ${CONTAINERS:-}; do netns_destroy "$BED_ID-$c"; done
 	bed_destroy
 	rm -rf "$WORK"
 }
@@ -52,10 +49,7 @@ table inet mlbcont {
 	}
 }
 NFT
-count() {
-	in_inet nft -j list counter inet mlbcont "$1" |
-		jq '.nftables[] | select(.counter) | .counter.packets'
-}
+count() { nft_counter "$INET" mlbcont "$1"; }
 SRV="$(bed_server_start "$WORK/srv") $(bed_server_start "$WORK/srv6" "" 5000 "$SERVER6")"
 SRV="$SRV $(bed_server_start "$WORK/udp" --udp 5001)"
 # The kernel's default conntrack timeouts stay: the containers make
@@ -89,38 +83,27 @@ NFT
 CONTAINERS=
 container() {
 	local ns=$BED_ID-$1
-	ip netns add "$ns"
+	netns_create "$ns"
 	CONTAINERS="$CONTAINERS $1"
-	ip -n "$ns" link set lo up
-	ip link add "veth-$1" netns "$CLI" type veth peer name eth0 netns "$ns"
-	ip -n "$CLI" link set "veth-$1" master docker0 up
-	ip -n "$ns" addr add "172.17.0.$2/16" dev eth0
+	veth_pair "$CLI" "veth-$1" "" "$ns" eth0 "172.17.0.$2/16"
+	ip -n "$CLI" link set "veth-$1" master docker0
 	ip -n "$ns" addr add "fd00:17::$2/64" dev eth0 nodad
-	ip -n "$ns" link set eth0 up
 	ip -n "$ns" route add default via 172.17.0.1
 	ip -n "$ns" -6 route add default via fd00:17::1
 }
 # pod NAME: a namespace behind its own veth (vpod), 10.88.0.2/32.
 pod() {
 	local ns=$BED_ID-$1
-	ip netns add "$ns"
+	netns_create "$ns"
 	CONTAINERS="$CONTAINERS $1"
-	ip -n "$ns" link set lo up
-	ip link add vpod netns "$CLI" type veth peer name eth0 netns "$ns"
-	ip -n "$CLI" addr add 10.88.0.1/32 dev vpod
-	ip -n "$CLI" link set vpod up
+	veth_pair "$CLI" vpod 10.88.0.1/32 "$ns" eth0 10.88.0.2/32
 	ip -n "$CLI" route add 10.88.0.2/32 dev vpod
-	ip -n "$ns" addr add 10.88.0.2/32 dev eth0
-	ip -n "$ns" link set eth0 up
 	ip -n "$ns" route add 10.88.0.1/32 dev eth0
 	ip -n "$ns" route add default via 10.88.0.1 dev eth0
 }
 # run CONTAINER CGROUP CMD...: CMD in the container's namespace, as a
 # process of CGROUP.
-run() {
-	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$2" \
-		nsenter --net="/run/netns/$BED_ID-$1" "${@:3}"
-}
+run() { in_cgroup_ns "$2" "$BED_ID-$1" "${@:3}"; }
 # split KIND CONTAINER CGROUP [CLIENT OPTIONS]: N connections (KIND tcp)
 # or UDP exchanges (udp) to the server; prints "GW0 GW1 GW2 failures F".
 split() {

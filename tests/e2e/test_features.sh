@@ -87,15 +87,8 @@ check "features without privileges: one line" \
 bed_create 2
 CGID=$(stat -c %i "$CG")
 LANNS=$BED_ID-lan
-ip netns add "$LANNS"
-in_lan() { nsenter --net="/run/netns/$LANNS" "$@"; }
-ip -n "$LANNS" link set lo up
-ip link add lan0 netns "$CLI" type veth peer name eth0 netns "$LANNS"
-ip -n "$CLI" addr add 10.77.0.1/24 dev lan0
-ip -n "$LANNS" addr add 10.77.0.2/24 dev eth0
-ip -n "$CLI" link set lan0 up
-ip -n "$LANNS" link set eth0 up
-ip -n "$LANNS" route add default via 10.77.0.1
+in_lan() { in_ns "$LANNS" "$@"; }
+lan_client_create "$CLI" "$LANNS"
 in_cli sysctl -qw net.ipv4.ip_forward=1
 bed_counters_start
 SRV=$(bed_server_start "$WORK/tcp")
@@ -139,21 +132,7 @@ snapshot > "$WORK/before"
 refused() {
 	local code=1
 	case $1 in -[0-9]) code=${1#-}; shift ;; esac
-	local pattern=$1 what=$2
-	shift 3
-	"$@" > "$WORK/out" 2> "$WORK/err"
-	local rc=$?
-	snapshot > "$WORK/after"
-	if [ "$rc" -eq "$code" ] && [ "$(wc -l < "$WORK/err")" -eq 1 ] &&
-	    grep -qxE "$pattern" "$WORK/err" && [ ! -s "$WORK/out" ] &&
-	    diff -q "$WORK/before" "$WORK/after" >/dev/null; then
-		tap_ok "$what: $(cat "$WORK/err")"
-	else
-		tap_fail "$what"
-		echo "#   exit $rc (expected $code), stderr:"
-		sed 's/^/#     /' "$WORK/err"
-		diff -u "$WORK/before" "$WORK/after" | sed 's/^/#   /' | head -20
-	fi
+	check_refused snapshot "$code" line "$@"
 }
 
 A=(attach --netns "$CLI" --cgroup "$CG" --uplink up0 --uplink up1)

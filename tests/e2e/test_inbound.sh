@@ -16,13 +16,7 @@
 # uplink's address only (the documented limit); and detach restores
 # everything.
 . "$(dirname "$0")/../lib/e2e.sh"
-PIDS=
-cleanup() {
-	for p in $PIDS; do bed_server_stop "$p"; done
-	bed_destroy
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+e2e_cleanup_on_exit
 
 N=4			# exchanges per (address, listener) pair
 UP2_ADDR=10.102.0.2
@@ -65,11 +59,8 @@ table inet mlbinbound {
 	}
 }
 NFT
-counter() {
-	in_inet nft -j list counter inet mlbinbound "$1" |
-		jq '.nftables[] | select(.counter) | .counter.packets'
-}
-counters() { local c; for c in "$@"; do printf '%s ' "$(counter "$c")"; done; }
+counter() { nft_counter "$INET" mlbinbound "$1"; }
+counters() { nft_counters "$INET" mlbinbound "$@"; }
 SRV=$(bed_server_start "$WORK/outbound")
 PIDS="$SRV"
 bed_snapshot > "$WORK/before"

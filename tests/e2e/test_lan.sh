@@ -15,10 +15,8 @@
 PIDS=
 cleanup() {
 	if [ -n "${WATCH:-}" ]; then kill "$WATCH" 2>/dev/null; wait "$WATCH" 2>/dev/null; fi
-	for p in $PIDS; do bed_server_stop "$p"; done
-	bed_destroy
-	[ -n "${LANNS:-}" ] && ip netns del "$LANNS" 2>/dev/null
-	rm -rf "$WORK"
+	e2e_cleanup
+	[ -z "${LANNS:-}" ] || netns_destroy "$LANNS"
 }
 trap cleanup EXIT
 
@@ -28,24 +26,10 @@ CLIENT6=fd77::2
 
 bed_create 3
 LANNS=$BED_ID-lan
-ip netns add "$LANNS"
-in_lan() { nsenter --net="/run/netns/$LANNS" "$@"; }
-in_lan sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-ip -n "$LANNS" link set lo up
-# The router's LAN interface lan0 and the client behind it (made again
-# later, to check that watch follows it).
-make_lan0() {
-	ip link add lan0 netns "$CLI" type veth peer name eth0 netns "$LANNS"
-	ip -n "$CLI" addr add 10.77.0.1/24 dev lan0
-	ip -n "$CLI" addr add fd77::1/64 dev lan0 nodad
-	ip -n "$LANNS" addr add "$CLIENT/24" dev eth0
-	ip -n "$LANNS" addr add "$CLIENT6/64" dev eth0 nodad
-	ip -n "$CLI" link set lan0 up
-	ip -n "$LANNS" link set eth0 up
-	ip -n "$LANNS" route add default via 10.77.0.1
-	ip -n "$LANNS" -6 route add default via fd77::1
-}
-make_lan0
+in_lan() { in_ns "$LANNS" "$@"; }
+# The router's LAN interface lan0 and the client behind it ($CLIENT,
+# $CLIENT6); lan0 is made again later, to check that watch follows it.
+lan_client_create "$CLI" "$LANNS" v6
 ip -n "$INET" addr add "$SERVER2/32" dev lo
 bed_strict_gateways 3
 
@@ -89,13 +73,7 @@ table inet mlblan {
 	}
 }
 NFT
-counters() {
-	local c
-	for c in "$@"; do
-		printf '%s ' "$(in_inet nft -j list counter inet mlblan "$c" |
-			jq '.nftables[] | select(.counter) | .counter.packets')"
-	done
-}
+counters() { nft_counters "$INET" mlblan "$@"; }
 reset() { in_inet nft reset counters table inet mlblan >/dev/null; bed_spoofed_reset; }
 
 # A UDP server that answers each datagram with the address it came from.
@@ -389,7 +367,7 @@ check_eq "after recovery: 20/20/20 again" "20 20 20 " "$(counters syn0 syn1 syn2
 # The LAN interface deleted and made again (a new ifindex): watch puts the
 # program back on it.
 ip -n "$CLI" link del lan0
-make_lan0
+lan_link_create "$CLI" "$LANNS" v6
 lan0_has_program() {
 	for _ in $(seq 100); do
 		[ "$(lan_programs_on_lan0)" = 1 ] && return 0

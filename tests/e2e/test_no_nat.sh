@@ -17,13 +17,7 @@
 # changing (DHCP).  A control shows the gateways do catch a wrong source,
 # and that --masquerade hides it.
 . "$(dirname "$0")/../lib/e2e.sh"
-PIDS=
-cleanup() {
-	for p in $PIDS; do bed_server_stop "$p"; done
-	bed_destroy
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+e2e_cleanup_on_exit
 
 N=20
 
@@ -50,13 +44,7 @@ table inet mlbnonat {
 	}
 }
 NFT
-requests() {
-	local c
-	for c in req_gw0 req_gw1; do
-		printf '%s ' "$(in_inet nft -j list counter inet mlbnonat "$c" |
-			jq '.nftables[] | select(.counter) | .counter.packets')"
-	done
-}
+requests() { nft_counters "$INET" mlbnonat req_gw0 req_gw1; }
 reset() {
 	in_inet nft reset counters table inet mlbnonat >/dev/null
 	bed_spoofed_reset
@@ -153,6 +141,18 @@ check "attach with --sticky 60" "$MLB" attach --netns "$CLI" \
 	--cgroup "$CG" --uplink up0 --uplink up1 --sticky 60
 kinds "sticky" one "$SERVER" "[$SERVER6]" any
 
+# hold_connections SECONDS: 4 connections from the cgroup held open for
+# SECONDS in the background ($HOLD, their lines in $WORK/hold), once
+# ready; the counters reset, and a second for traffic to flow on them.
+hold_connections() {
+	in_cgroup "$CRR" hold --connect "$SERVER:5004" --count 4 \
+		--duration "$1" > "$WORK/hold" &
+	HOLD=$!
+	for _ in $(seq 50); do grep -q ready "$WORK/hold" && break; sleep 0.1; done
+	reset
+	sleep 1
+}
+
 # Failover.  Carrier loss (the gateway's side goes down) keeps the
 # uplink's routes, so its held connections wait on the link; taking the
 # host's interface down removes them.
@@ -160,12 +160,7 @@ fail_over() {
 	local what=$1 down=$2 up=$3
 	check "$what: attach" "$MLB" attach --netns "$CLI" --cgroup "$CG" \
 		--uplink up0 --uplink up1
-	in_cgroup "$CRR" hold --connect "$SERVER:5004" --count 4 --duration 3 \
-		> "$WORK/hold" &
-	HOLD=$!
-	for _ in $(seq 50); do grep -q ready "$WORK/hold" && break; sleep 0.1; done
-	reset
-	sleep 1
+	hold_connections 3
 	eval "$down"
 	wait $HOLD
 	check_eq "$what: the connections on up1 still work" "2" \
@@ -194,12 +189,7 @@ admin_down() {
 	# held for 8 s: up0 must still be carrying them when it goes down,
 	# after the wait for all four and a second more (seconds on an
 	# emulated guest)
-	in_cgroup "$CRR" hold --connect "$SERVER:5004" --count 4 --duration 8 \
-		> "$WORK/hold" &
-	HOLD=$!
-	for _ in $(seq 50); do grep -q ready "$WORK/hold" && break; sleep 0.1; done
-	reset
-	sleep 1
+	hold_connections 8
 	in_cli ip link set up0 down
 	wait $HOLD
 	check_eq "$what: up0's connections broke, up1's work" "2 2" \

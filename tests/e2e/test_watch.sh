@@ -104,14 +104,16 @@ in_inet sysctl -qw net.ipv4.conf.gw0.promote_secondaries=1
 ip -n "$INET" addr add 192.0.2.254/24 dev gw0
 ip -n "$INET" addr del "$GW0/24" dev gw0
 ip -n "$CLI" route replace default via 192.0.2.254 dev up0 metric 100
-gw_follows() {
+# table_default_via ADDR: until up0's table has its default via ADDR
+# (at most 5 s).
+table_default_via() {
 	for _ in $(seq 50); do
-		ip -n "$CLI" route show table 7100 | grep -q "default via 192.0.2.254" && return 0
+		ip -n "$CLI" route show table 7100 | grep -q "default via $1 " && return 0
 		sleep 0.1
 	done
 	return 1
 }
-check "gateway change: up0's table follows it" gw_follows
+check "gateway change: up0's table follows it" table_default_via 192.0.2.254
 check_eq "gateway change: status shows the new gateway" "192.0.2.254" \
 	"$("$MLB" status --cgroup "$CG" --json | jq -r '.attachments[0].uplinks[0].gateway')"
 # Probes may have failed while the old gateway was gone: give them three
@@ -123,14 +125,7 @@ check_eq "gateway change: both uplinks carry new connections" "20 20" "$(connect
 ip -n "$INET" addr add "$GW0/24" dev gw0
 ip -n "$CLI" route replace default via "$GW0" dev up0 metric 100
 ip -n "$INET" addr del 192.0.2.254/24 dev gw0
-gw_back() {
-	for _ in $(seq 50); do
-		ip -n "$CLI" route show table 7100 | grep -q "default via $GW0 " && return 0
-		sleep 0.1
-	done
-	return 1
-}
-check "gateway change back: up0's table follows" gw_back
+check "gateway change back: up0's table follows" table_default_via "$GW0"
 
 # -- DHCP gives up0 a new address
 in_cli sysctl -qw net.ipv4.conf.up0.promote_secondaries=1

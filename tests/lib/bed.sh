@@ -16,7 +16,10 @@
 # the bed's namespaces), so they are usable at once, and survive a link
 # going down (keep_addr_on_down), as IPv4 ones do.  The bed also makes a
 # child cgroup for the balanced processes.  Every name carries the bed's
-# id; bed_destroy removes all of it.
+# id; bed_destroy removes all of it.  The pieces are netns.sh's.
+
+# shellcheck source=tests/lib/netns.sh
+. "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 
 SERVER=203.0.113.10
 LAN_HOST=198.51.100.50
@@ -30,9 +33,7 @@ UP1_ADDR6=2001:db8:0:2::2
 GW0_6=2001:db8:0:1::1
 GW1_6=2001:db8:0:2::1
 
-bed_cgroup_mount() {
-	awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
-}
+bed_cgroup_mount() { cgroup2_mount; }
 
 # bed_create [NUPLINKS]: namespaces $CLI and $INET, cgroup $CG.
 bed_create() {
@@ -40,22 +41,9 @@ bed_create() {
 	BED_ID=${BED_ID:-mlbt$$}
 	CLI=$BED_ID-cli
 	INET=$BED_ID-inet
-	ip netns add "$CLI"
-	ip netns add "$INET"
-	for ns in "$CLI" "$INET"; do
-		ip -n "$ns" link set lo up
-		# before the links exist, so that they inherit it
-		nsenter --net="/run/netns/$ns" sysctl -qw \
-			net.ipv6.conf.all.accept_dad=0 \
-			net.ipv6.conf.default.accept_dad=0 \
-			net.ipv6.conf.all.keep_addr_on_down=1 \
-			net.ipv6.conf.default.keep_addr_on_down=1
-	done
+	netns_create "$CLI" "$INET"
 	for ((i = 0; i < n; i++)); do
-		ip link add "up$i" netns "$CLI" type veth peer name "gw$i" \
-			netns "$INET"
-		ip -n "$CLI" link set "up$i" up
-		ip -n "$INET" link set "gw$i" up
+		veth_pair "$CLI" "up$i" "" "$INET" "gw$i" ""
 	done
 	ip -n "$CLI" addr add "$UP0_ADDR/24" dev up0
 	ip -n "$INET" addr add "$GW0/24" dev gw0
@@ -97,33 +85,20 @@ bed_destroy() {
 			for pid in $(cat "$cg/cgroup.procs" 2>/dev/null); do
 				kill -9 "$pid" 2>/dev/null || true
 			done
-			for _ in 1 2 3 4 5 6 7 8 9 10; do
-				rmdir "$cg" 2>/dev/null && break
-				sleep 0.2
-			done
+			cgroup_remove "$cg"
 		done
 	fi
-	if [ -n "${CLI:-}" ]; then
-		ip netns pids "$CLI" 2>/dev/null | xargs -r kill -9 || true
-		ip netns del "$CLI" 2>/dev/null || true
-	fi
-	if [ -n "${INET:-}" ]; then
-		ip netns pids "$INET" 2>/dev/null | xargs -r kill -9 || true
-		ip netns del "$INET" 2>/dev/null || true
-	fi
+	[ -z "${CLI:-}" ] || netns_destroy "$CLI"
+	[ -z "${INET:-}" ] || netns_destroy "$INET"
 	return 0
 }
 
-# in_cli CMD...: run in the client namespace, keeping this mount namespace
-# (cgroup2 and bpffs stay where they are; `ip netns exec` would remount).
-in_cli() { nsenter --net="/run/netns/$CLI" "$@"; }
-in_inet() { nsenter --net="/run/netns/$INET" "$@"; }
+# in_cli CMD..., in_inet CMD...: run in the client or internet namespace.
+in_cli() { in_ns "$CLI" "$@"; }
+in_inet() { in_ns "$INET" "$@"; }
 
 # in_cgroup CMD...: run in the client namespace as a member of $CG.
-in_cgroup() {
-	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CG" \
-		nsenter --net="/run/netns/$CLI" "$@"
-}
+in_cgroup() { in_cgroup_ns "$CG" "$CLI" "$@"; }
 
 # Count packets per gateway interface in the internet namespace: new TCP
 # connections (SYN) and UDP datagrams to the test ports.
@@ -182,22 +157,16 @@ NFT
 # bed_spoofed [NUPLINKS]: "N0 N1 ... " packets each gateway saw with
 # another uplink's source address since the last bed_spoofed_reset.
 bed_spoofed() {
-	local n=${1:-2} i
-	for ((i = 0; i < n; i++)); do
-		printf '%s ' "$(in_inet nft -j list counter inet mlbstrict \
-			"spoof_gw$i" |
-			jq '.nftables[] | select(.counter) | .counter.packets')"
-	done
+	local n=${1:-2} i names=()
+	for ((i = 0; i < n; i++)); do names+=("spoof_gw$i"); done
+	nft_counters "$INET" mlbstrict "${names[@]}"
 }
 
 bed_spoofed_reset() {
 	in_inet nft reset counters table inet mlbstrict >/dev/null
 }
 
-bed_counter() {
-	in_inet nft -j list counter inet mlbtest "$1" |
-		jq '.nftables[] | select(.counter) | .counter.packets'
-}
+bed_counter() { nft_counter "$INET" mlbtest "$1"; }
 
 bed_counters_reset() {
 	in_inet nft reset counters table inet mlbtest >/dev/null

@@ -34,3 +34,44 @@ kernel_tc_mode() {
 		echo clsact
 	fi
 }
+
+# e2e_cleanup_on_exit: when the test exits, stop the servers whose pids
+# it lists in $PIDS (bed_server_start's), destroy the bed and remove
+# $WORK.  For tests that need nothing else undone.
+e2e_cleanup_on_exit() {
+	PIDS=
+	trap e2e_cleanup EXIT
+}
+
+e2e_cleanup() {
+	local p
+	for p in $PIDS; do bed_server_stop "$p"; done
+	bed_destroy
+	rm -rf "$WORK"
+}
+
+# check_refused SNAPSHOT CODE MATCH PATTERN WHAT -- CMD...: one check
+# that CMD exits with CODE, prints nothing on stdout and one line on
+# stderr that PATTERN (an extended regular expression) matches: the
+# whole line (MATCH "line") or part of it ("part"); and that SNAPSHOT, a
+# command that prints what must not change, prints what it printed into
+# $WORK/before.
+check_refused() {
+	local snapshot=$1 code=$2 match=$3 pattern=$4 what=$5 whole=()
+	shift 6
+	[ "$match" = line ] && whole=(-x)
+	"$@" > "$WORK/out" 2> "$WORK/err"
+	local rc=$?
+	"$snapshot" > "$WORK/after"
+	if [ "$rc" -eq "$code" ] && [ "$(wc -l < "$WORK/err")" -eq 1 ] &&
+	    grep -qE "${whole[@]}" -e "$pattern" "$WORK/err" &&
+	    [ ! -s "$WORK/out" ] &&
+	    diff -q "$WORK/before" "$WORK/after" >/dev/null; then
+		tap_ok "$what: $(cat "$WORK/err")"
+	else
+		tap_fail "$what"
+		echo "#   exit $rc (expected $code), stderr:"
+		sed 's/^/#     /' "$WORK/err"
+		diff -u "$WORK/before" "$WORK/after" | sed 's/^/#   /' | head -20
+	fi
+}
