@@ -595,15 +595,38 @@ int loader_write_state(const struct mlb_pins *pins,
 	return 0;
 }
 
+/* The settings map holds one struct mlb_config at key 0: the setters
+ * below read it whole, change their fields and write it back. */
+static int settings_read(const struct mlb_pins *pins, struct mlb_config *cfg,
+			 struct mlb_err *err)
+{
+	__u32 key = 0;
+
+	if (bpf_map_lookup_elem(pins->settings, &key, cfg))
+		return mlb_fail(err, "reading settings map: %s",
+				strerror(errno));
+	return 0;
+}
+
+static int settings_write(const struct mlb_pins *pins,
+			  const struct mlb_config *cfg, const char *what,
+			  struct mlb_err *err)
+{
+	__u32 key = 0;
+
+	if (bpf_map_update_elem(pins->settings, &key, cfg, BPF_ANY))
+		return mlb_fail(err, "%s: %s", what, strerror(errno));
+	return 0;
+}
+
 int loader_set_weights(const struct mlb_pins *pins, const unsigned *weights,
 		       unsigned n, struct mlb_err *err)
 {
 	struct mlb_config cfg;
-	__u32 key = 0, idle;
+	__u32 idle;
 
-	if (bpf_map_lookup_elem(pins->settings, &key, &cfg))
-		return mlb_fail(err, "reading settings map: %s",
-				strerror(errno));
+	if (settings_read(pins, &cfg, err))
+		return -1;
 	idle = !(cfg.active_table & 1);
 	if (write_slot_table(pins->slots, idle, weights, n, err))
 		return -1;
@@ -614,10 +637,7 @@ int loader_set_weights(const struct mlb_pins *pins, const unsigned *weights,
 		if (cfg.weight[i])
 			cfg.live |= 1ULL << i;
 	}
-	if (bpf_map_update_elem(pins->settings, &key, &cfg, BPF_ANY))
-		return mlb_fail(err, "switching slot table: %s",
-				strerror(errno));
-	return 0;
+	return settings_write(pins, &cfg, "switching slot table", err);
 }
 
 int loader_set_destinations(const struct mlb_pins *pins,
@@ -626,12 +646,10 @@ int loader_set_destinations(const struct mlb_pins *pins,
 {
 	char dir[PIN_DIR_LEN];
 	struct mlb_config cfg;
-	__u32 key = 0;
 
 	loader_pin_dir(pins->cgroup_id, dir, sizeof(dir));
-	if (bpf_map_lookup_elem(pins->settings, &key, &cfg))
-		return mlb_fail(err, "reading settings map: %s",
-				strerror(errno));
+	if (settings_read(pins, &cfg, err))
+		return -1;
 	/* Rules before programs, so a program never runs on a stale trie
 	 * it was just attached for; programs off before the last rules go. */
 	if (loader_wants_dest_programs(state)) {
@@ -644,9 +662,8 @@ int loader_set_destinations(const struct mlb_pins *pins,
 		return -1;
 	}
 	cfg.sticky_ns = state->sticky_seconds * 1000000000ULL;
-	if (bpf_map_update_elem(pins->settings, &key, &cfg, BPF_ANY))
-		return mlb_fail(err, "writing settings map: %s",
-				strerror(errno));
+	if (settings_write(pins, &cfg, "writing settings map", err))
+		return -1;
 	return 0;
 }
 
@@ -656,21 +673,18 @@ int loader_set_balance(const struct mlb_pins *pins,
 {
 	char dir[PIN_DIR_LEN];
 	struct mlb_config cfg;
-	__u32 key = 0;
 
 	loader_pin_dir(pins->cgroup_id, dir, sizeof(dir));
-	if (bpf_map_lookup_elem(pins->settings, &key, &cfg))
-		return mlb_fail(err, "reading settings map: %s",
-				strerror(errno));
+	if (settings_read(pins, &cfg, err))
+		return -1;
 	/* to least-conn: the counting hooks first, so the first socket
 	 * least-conn charges is already discharged on close */
 	if (state->balance == MLB_BALANCE_LEAST_CONN &&
 	    loader_sync_hooks(cgroup_fd, dir, state, err))
 		return -1;
 	cfg.balance = state->balance;
-	if (bpf_map_update_elem(pins->settings, &key, &cfg, BPF_ANY))
-		return mlb_fail(err, "writing settings map: %s",
-				strerror(errno));
+	if (settings_write(pins, &cfg, "writing settings map", err))
+		return -1;
 	return loader_sync_hooks(cgroup_fd, dir, state, err);
 }
 

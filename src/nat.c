@@ -160,24 +160,25 @@ static void lan_set(const struct mlb_state *state, char *buf, size_t len)
 /* The uplinks as an anonymous set, and as a map of each one's mark:
  * { "a", "b" } and { "a" : 0x10, "b" : 0x11 }. */
 static void uplink_sets(const struct mlb_state *state, char *set,
-			char *map, size_t len)
+			size_t setlen, char *map, size_t maplen)
 {
 	size_t n = 0, m = 0;
 
-	n += (size_t)snprintf(set, len, "{ ");
-	m += (size_t)snprintf(map, len, "{ ");
-	for (unsigned i = 0; i < state->nuplinks && n < len && m < len; i++) {
+	n += (size_t)snprintf(set, setlen, "{ ");
+	m += (size_t)snprintf(map, maplen, "{ ");
+	for (unsigned i = 0;
+	     i < state->nuplinks && n < setlen && m < maplen; i++) {
 		const struct mlb_state_uplink *u = &state->uplinks[i];
 
-		n += (size_t)snprintf(set + n, len - n, "%s\"%s\"",
+		n += (size_t)snprintf(set + n, setlen - n, "%s\"%s\"",
 				      i ? ", " : "", u->ifname);
-		m += (size_t)snprintf(map + m, len - m, "%s\"%s\" : 0x%x",
+		m += (size_t)snprintf(map + m, maplen - m, "%s\"%s\" : 0x%x",
 				      i ? ", " : "", u->ifname, u->mark);
 	}
-	if (n < len)
-		snprintf(set + n, len - n, " }");
-	if (m < len)
-		snprintf(map + m, len - m, " }");
+	if (n < setlen)
+		snprintf(set + n, setlen - n, " }");
+	if (m < maplen)
+		snprintf(map + m, maplen - m, " }");
 }
 
 /* The chain that answers forwarded connections by the uplink they came
@@ -191,7 +192,7 @@ static void add_inbound_chain(const struct mlb_state *state, char *batch,
 	char map[MLB_MAX_UPLINKS * (IF_NAMESIZE + 16) + 8];
 	const char *t = state->nft_table;
 
-	uplink_sets(state, set, map, sizeof(map));
+	uplink_sets(state, set, sizeof(set), map, sizeof(map));
 	add(batch, cap, len, "add chain inet %s prerouting { type filter "
 	    "hook prerouting priority mangle; policy accept; }\n"
 	    "add rule inet %s prerouting ct state new "
