@@ -10,7 +10,7 @@ libmicrohttpd-dev
 libcmocka-dev libclang-rt-14-dev iproute2 nftables iptables iperf3
 gnuplot-nox jq util-linux procps strace bash-completion systemd debhelper
 dpkg-dev lintian prometheus curl python3 qemu-system-x86 busybox-static kmod
-cpio xz-utils"
+cpio xz-utils dnsmasq-base dbus-daemon"
 
 missing=""
 for p in $PACKAGES; do

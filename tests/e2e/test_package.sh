@@ -18,7 +18,7 @@ trap cleanup EXIT
 UNITS="lib/systemd/system/mlb-bpf.service lib/systemd/system/mlb-bpf-watch.service"
 COMPLETION=usr/share/bash-completion/completions/mlb-bpf
 FILES="usr/sbin/mlb-bpf $UNITS usr/share/man/man8/mlb-bpf.8.gz $COMPLETION
-etc/mlb-bpf/mlb-bpf.conf"
+etc/mlb-bpf/mlb-bpf.conf usr/share/doc/mlb-bpf/examples/networkd-mlb-bpf.conf"
 
 # Nothing of ours may be overwritten or purged: stop if mlb-bpf is there.
 if dpkg-query -W -f='${Status}' mlb-bpf 2>/dev/null | grep -q installed ||
@@ -64,7 +64,7 @@ missing=
 for f in $FILES; do
 	grep -qxF "$f" "$WORK/contents" || missing="$missing $f"
 done
-check_eq "the .deb has binary, units, man page, completion, configuration" \
+check_eq "the .deb has binary, units, man page, completion, configuration, networkd drop-in example" \
 	"" "$missing"
 check_eq "the configuration is its conffile" "/etc/mlb-bpf/mlb-bpf.conf" \
 	"$(dpkg-deb -I "$DEB" conffiles 2>&1)"
