@@ -207,6 +207,21 @@ check_split "drop-in: after networkctl reconfigure"
 check_eq "drop-in: networkd removed none of mlb-bpf's rules" "" \
 	"$(tail -n +"$((m + 1))" "$MONLOG" | grep -E '\] Deleted [0-9]+:.*proto 77')"
 
+# -- without watch nothing puts the routing back: after a restart of
+# networkd (its stop takes the addresses, and with them the kernel drops
+# the uplinks' routes) the split is lost until `mlb-bpf repair`
+kill "$WATCH"
+wait "$WATCH" 2>/dev/null
+WATCH=
+nd_kill "$ND_PID"
+nd_start
+for i in 0 1 2; do nd_wait_addr "up$i"; done
+got=$(split)
+check "no watch: after a restart of networkd the split is lost (got $got)" \
+	test "$got" != "20 20 20 failures 0"
+check "mlb-bpf repair" "$MLB" repair --cgroup "$CG"
+check_split "no watch: after mlb-bpf repair"
+
 check "detach" "$MLB" detach --cgroup "$CG"
 check_eq "detach left no rule or route of mlb-bpf's" "" \
 	"$({ ip -n "$CLI" rule; ip -n "$CLI" route show table all; } | grep -w 'proto 77')"
