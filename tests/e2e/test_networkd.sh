@@ -89,21 +89,22 @@ ms_of() {
 	local stamp=${1#\[}
 	date -d "${stamp%%]*}" +%s%3N
 }
-# window FROM IFACE: ms from the uplink's address coming (last, since
-# line FROM) to the last of mlb-bpf's routes for it coming back after it.
+# window FROM IFACE: ms from the uplink's address coming (the first time
+# since line FROM; a renewal announces it again later) to mlb-bpf's two
+# routes for it (subnet and default) being back after that.
 window() {
 	local table addr_line route_line
 	table=$("$MLB" status --cgroup "$CG" --json | jq -r \
 		--arg i "$2" '.attachments[0].uplinks[] | select(.name == $i) | .table')
-	addr_line=$(tail -n +"$(($1 + 1))" "$MONLOG" | grep -v Deleted |
-		grep -E ": $2 +inet " | tail -n 1)
-	route_line=$(tail -n +"$(($1 + 1))" "$MONLOG" | grep -v Deleted |
-		grep -E "table $table .*proto 77" | tail -n 1)
-	if [ -z "$addr_line" ] || [ -z "$route_line" ]; then
+	tail -n +"$(($1 + 1))" "$MONLOG" | grep -v Deleted > "$WORK/since"
+	addr_line=$(grep -n -m 1 -E ": $2 +inet " "$WORK/since")
+	[ -n "$addr_line" ] && route_line=$(tail -n +"${addr_line%%:*}" "$WORK/since" |
+		grep -m 2 -E "table $table .*proto 77" | tail -n 1)
+	if [ -z "$addr_line" ] || [ -z "${route_line:-}" ]; then
 		echo "n/a"
 		return
 	fi
-	echo "$(($(ms_of "$route_line") - $(ms_of "$addr_line"))) ms"
+	echo "$(($(ms_of "$route_line") - $(ms_of "${addr_line#*:}"))) ms"
 }
 # rules_gap FROM: ms from the first of mlb-bpf's rules removed (since
 # line FROM) to the last one put back.
@@ -126,6 +127,9 @@ nd_start
 for i in 0 1 2; do
 	check "networkd: up$i has an address from DHCP" nd_wait_addr "up$i" '\.1[0-4][0-9]$'
 done
+if [ -z "$(nd_addr up2)" ]; then
+	tail -n 15 "$ND_DIR/networkd.log" "$ND_DIR/dnsmasq.log" | sed 's/^/#   /'
+fi
 nd_ctl list > "$WORK/list" 2>&1
 check "networkctl talks to networkd (up0 routable)" grep -q 'up0.*routable' "$WORK/list"
 for i in 0 1 2; do

@@ -8,7 +8,7 @@
 # private mount namespace of its own, with
 #   - /sys mounted again read-only (networkd then knows there is no udev
 #     and does not wait for it to initialise the links),
-#   - a tmpfs on /run/systemd (its state, netif/),
+#   - a tmpfs on /run (its state, systemd/netif/),
 #   - the bed's .network files bound on /etc/systemd/network,
 # and a private dbus-daemon as its system bus, which networkctl talks to.
 # Nothing of the machine's own /etc, /run or bus is touched.  Every
@@ -129,7 +129,10 @@ EOF
 set -e
 mount --make-rprivate /
 mount -t sysfs -o ro,nosuid,nodev,noexec sysfs /sys
-mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run/systemd
+# a /run of its own: its state (systemd/netif) lives and dies with it,
+# and a machine without /run/systemd needs none made
+mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
+mkdir /run/systemd
 mount --bind "$1/network" /etc/systemd/network
 # a networkd.conf drop-in, where networkd also looks for one
 if [ -f "$1/dropin.conf" ]; then
