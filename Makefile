@@ -33,7 +33,7 @@ ARCH     ?= x86
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
 CC       ?= cc
-VERSION  := 0.1.0
+VERSION  := 0.2.0
 
 PKGS     := libbpf libnl-3.0 libnl-route-3.0 libnftables inih libmicrohttpd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

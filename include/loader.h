@@ -106,9 +106,11 @@ int loader_read_health(const struct mlb_pins *pins, unsigned n,
 int loader_write_health(const struct mlb_pins *pins, unsigned i,
 			const struct mlb_health *h, struct mlb_err *err);
 
-/* Replace the state record (an uplink's gateway or address changed). */
-int loader_write_state(const struct mlb_pins *pins,
-		       const struct mlb_state *state, struct mlb_err *err);
+/* Replace the state record (an uplink's gateway or address changed).
+ * An older mlb-bpf's record is replaced by one of today's layout, in a
+ * map of today's size under the same pin (pins->state changes). */
+int loader_write_state(struct mlb_pins *pins, const struct mlb_state *state,
+		       struct mlb_err *err);
 
 /* Rewrite the idle slot table for these weights (0 = leave the uplink
  * out) and make it the live one: one flip, no re-attach. */

@@ -40,7 +40,7 @@ int repair_run(const char *cgroup, FILE *out, struct mlb_err *err);
  * addresses, gateways) taken from found (uplinks matched by name; the
  * rest of the record, which apply may have changed, stays). */
 struct mlb_pins;
-int repair_record(const struct mlb_pins *pins, const struct mlb_state *found,
+int repair_record(struct mlb_pins *pins, const struct mlb_state *found,
 		  struct mlb_state *before, struct mlb_state *after,
 		  struct mlb_err *err);
 

@@ -15,7 +15,11 @@
 
 #include "mlb.h"
 
-#define MLB_STATE_VERSION 6
+/* The record's layout version.  The record only grows at its end: the
+ * record of version N is the first mlb_state_size(N) bytes of today's
+ * (state_version.h), so a newer mlb-bpf reads an older one's and the
+ * fields it lacked read 0.  6: 0.1.0; 7: made_by. */
+#define MLB_STATE_VERSION 7
 
 /* Defaults chosen to stay clear of the common mark users: kube-proxy
  * (0x4000, 0x8000), Cilium (0x0f00 and the upper 16 bits), Calico
@@ -153,6 +157,8 @@ struct mlb_state {
 	struct mlb_state_lan lan[MLB_MAX_LAN];
 	__u32 balance;			/* MLB_BALANCE_* (mlb.h) */
 	__u32 pad;
+	/* version 7 */
+	char made_by[16];		/* the release that attached ("": 0.1.0) */
 };
 
 /* One uplink's health as `watch` last saw it (pinned map "health", one

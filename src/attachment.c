@@ -319,6 +319,7 @@ static int validate_request(const struct attach_request *req,
 
 	memset(state, 0, sizeof(*state));
 	state->version = MLB_STATE_VERSION;
+	snprintf(state->made_by, sizeof(state->made_by), "%s", MLB_VERSION);
 	state->nuplinks = req->nuplinks;
 	state->mark_base = req->mark_base;
 	state->mark_mask = req->mark_mask;

@@ -6,12 +6,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "journal.h"
+#include "state_version.h"
 
 #define JOURNAL_MAGIC "mlbjrnl1"
 #define MAX_NOTES 64
@@ -101,22 +103,45 @@ void journal_end(uint64_t cgroup_id)
 	unlink(path);
 }
 
+/* The journal at path into j, in today's layout: an older mlb-bpf's (a
+ * writer killed before an upgrade) has records of its version's size,
+ * each brought to today's. */
 static int read_journal(const char *path, struct journal_file *j,
 			struct mlb_err *err)
 {
+	const size_t head = offsetof(struct journal_file, records);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *raw = calloc(1, sizeof(*j));
+	size_t size;
 	ssize_t n;
 
-	if (fd < 0)
-		return mlb_fail(err, "reading %s: %s", path, strerror(errno));
-	n = read(fd, j, sizeof(*j));
+	if (fd < 0 || !raw) {
+		int e = fd < 0 ? errno : ENOMEM;
+
+		if (fd >= 0)
+			close(fd);
+		free(raw);
+		return mlb_fail(err, "reading %s: %s", path, strerror(e));
+	}
+	n = read(fd, raw, sizeof(*j));
 	close(fd);
-	if (n != (ssize_t)sizeof(*j) || memcmp(j->magic, JOURNAL_MAGIC, 8) ||
-	    j->state_version != MLB_STATE_VERSION || j->nrecords == 0 ||
-	    j->nrecords > JOURNAL_MAX_RECORDS)
-		return mlb_fail(err, "%s is not a journal of this version of "
-				"mlb-bpf; remove it once its cgroup is "
-				"detached", path);
+	memcpy(j, raw, n > (ssize_t)head ? head : 0);
+	size = mlb_state_size(j->state_version);
+	if (n < (ssize_t)head || memcmp(j->magic, JOURNAL_MAGIC, 8) ||
+	    !size || n != (ssize_t)(head + size * JOURNAL_MAX_RECORDS) ||
+	    j->nrecords == 0 || j->nrecords > JOURNAL_MAX_RECORDS) {
+		free(raw);
+		return mlb_fail(err, "%s is not a journal of a version of "
+				"mlb-bpf this one reads; remove it once its "
+				"cgroup is detached", path);
+	}
+	for (unsigned i = 0; i < j->nrecords; i++)
+		if (mlb_state_from_stored(raw + head + i * size, size,
+					  &j->records[i], path, err)) {
+			free(raw);
+			return -1;
+		}
+	free(raw);
 	return 0;
 }
 

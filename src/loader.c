@@ -22,6 +22,7 @@
 
 #include "kernel_features.h"
 #include "loader.h"
+#include "state_version.h"
 #include "loader_hooks.h"
 #include "loader_internal.h"
 #include "mlb.h"
@@ -447,22 +448,35 @@ int loader_read_state(const struct mlb_pins *pins, struct mlb_state *out,
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info), key = 0;
+	char what[64];
+	static struct mlb_state stored;
 
 	if (bpf_obj_get_info_by_fd(pins->state, &info, &len))
 		return mlb_fail(err, "reading state map info: %s",
 				strerror(errno));
-	if (info.value_size != sizeof(*out))
-		return mlb_fail(err, "state map of cgroup %" PRIu64
-				" has size %u, expected %zu (made by another "
-				"version of mlb-bpf?)", pins->cgroup_id,
-				info.value_size, sizeof(*out));
-	if (bpf_map_lookup_elem(pins->state, &key, out))
+	snprintf(what, sizeof(what), "the record of cgroup %" PRIu64,
+		 pins->cgroup_id);
+	/* A newer mlb-bpf's record may be larger than ours: only its
+	 * version word is read then, to say so. */
+	if (info.value_size > sizeof(stored)) {
+		__u32 version = 0;
+		char *whole = calloc(1, info.value_size);
+
+		if (whole && !bpf_map_lookup_elem(pins->state, &key, whole))
+			memcpy(&version, whole, sizeof(version));
+		free(whole);
+		if (version <= MLB_STATE_VERSION)
+			version = MLB_STATE_VERSION + 1;
+		return mlb_state_from_stored(&version, info.value_size, out,
+					     what, err);
+	}
+	memset(&stored, 0, sizeof(stored));
+	if (bpf_map_lookup_elem(pins->state, &key, &stored))
 		return mlb_fail(err, "reading state map: %s", strerror(errno));
-	if (out->version != MLB_STATE_VERSION ||
-	    out->nuplinks > MLB_MAX_UPLINKS)
-		return mlb_fail(err, "state map of cgroup %" PRIu64
-				" is corrupt or from another version",
-				pins->cgroup_id);
+	if (mlb_state_from_stored(&stored, info.value_size, out, what, err))
+		return -1;
+	if (out->nuplinks > MLB_MAX_UPLINKS)
+		return mlb_fail(err, "%s is corrupt", what);
 	return 0;
 }
 
@@ -585,11 +599,51 @@ int loader_write_health(const struct mlb_pins *pins, unsigned i,
 	return 0;
 }
 
-int loader_write_state(const struct mlb_pins *pins,
-		       const struct mlb_state *state, struct mlb_err *err)
+/* An older mlb-bpf's record is in a map of its size: a map of today's
+ * size takes its place under the same pin (the programs never use it),
+ * and pins->state becomes it. */
+static int upgrade_state_map(struct mlb_pins *pins, struct mlb_err *err)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char dir[PIN_DIR_LEN], path[PATH_MAX];
+	int fd;
+
+	if (bpf_obj_get_info_by_fd(pins->state, &info, &len))
+		return mlb_fail(err, "reading state map info: %s",
+				strerror(errno));
+	if (info.value_size == sizeof(struct mlb_state))
+		return 0;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "state", sizeof(__u32),
+			    sizeof(struct mlb_state), 1, NULL);
+	if (fd < 0)
+		return mlb_fail(err, "creating a state map of this version: %s",
+				strerror(errno));
+	loader_pin_dir(pins->cgroup_id, dir, sizeof(dir));
+	loader_pin_path(dir, PIN_STATE, path, sizeof(path));
+	/* bpffs renames nothing over a pin: the old pin goes, the new one
+	 * takes its name (under the writers' lock; a reader in between
+	 * finds no record and says so), or the old one comes back */
+	if (unlink(path) || bpf_obj_pin(fd, path)) {
+		int e = errno;
+
+		if (access(path, F_OK))
+			bpf_obj_pin(pins->state, path);
+		close(fd);
+		return mlb_fail(err, "replacing %s: %s", path, strerror(e));
+	}
+	close(pins->state);
+	pins->state = fd;
+	return 0;
+}
+
+int loader_write_state(struct mlb_pins *pins, const struct mlb_state *state,
+		       struct mlb_err *err)
 {
 	__u32 key = 0;
 
+	if (upgrade_state_map(pins, err))
+		return -1;
 	if (bpf_map_update_elem(pins->state, &key, state, BPF_ANY))
 		return mlb_fail(err, "writing state map: %s", strerror(errno));
 	return 0;

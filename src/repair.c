@@ -61,7 +61,7 @@ bool repair_describe_move(const struct mlb_state_uplink *u,
 	return buf[0] != 0;
 }
 
-int repair_record(const struct mlb_pins *pins, const struct mlb_state *found,
+int repair_record(struct mlb_pins *pins, const struct mlb_state *found,
 		  struct mlb_state *before, struct mlb_state *after,
 		  struct mlb_err *err)
 {

@@ -288,6 +288,12 @@ static void print_balance(const struct view *v)
 	printf("\n");
 }
 
+/* The release that attached: records before 0.2.0 do not say. */
+static const char *made_by(const struct mlb_state *s)
+{
+	return s->made_by[0] ? s->made_by : "0.1.0 or earlier";
+}
+
 static void print_text(const struct view *v)
 {
 	const struct mlb_state *s = &v->state;
@@ -304,6 +310,7 @@ static void print_text(const struct view *v)
 	       v->cgroup_exists ? "" : " [cgroup removed]");
 	printf("  netns       %s\n",
 	       s->netns_path[0] ? s->netns_path : "(this namespace)");
+	printf("  made by     mlb-bpf %s\n", made_by(s));
 	if (v->link == AUDIT_LINK_MISSING)
 		printf("  program     none: the link pin is missing");
 	else
@@ -435,6 +442,7 @@ static void print_json(struct json *j, const struct view *v)
 	json_kv_string(j, "netns", s->netns_path);
 	json_kv_uint(j, "netns_inode", s->netns_inode);
 	json_kv_uint(j, "attached_at", s->attached_at);
+	json_kv_string(j, "made_by", made_by(s));
 	json_kv_uint(j, "prog_id", v->prog.prog_id);
 	json_kv_uint(j, "link_id", v->prog.link_id);
 	json_kv_bool(j, "program_attached", v->link == AUDIT_LINK_OK);
