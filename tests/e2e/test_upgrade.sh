@@ -56,8 +56,8 @@ for tree in old new; do
 		exit 1
 	fi
 done
-OLD_DEB=$(ls "$WORK"/mlb-bpf_0.1.0_*.deb)
-NEW_DEB=$(ls "$WORK"/mlb-bpf_*.deb | grep -v _0.1.0_)
+OLD_DEB=$(echo "$WORK"/mlb-bpf_0.1.0_*.deb)
+NEW_DEB=$(echo "$WORK"/mlb-bpf_"$(sed -n 's/^VERSION *:= *//p' Makefile)"_*.deb)
 OLD_BIN=$WORK/old/debian/mlb-bpf/usr/sbin/mlb-bpf
 
 # -- 0.1.0 installed, attached, watching
