@@ -1,7 +1,8 @@
 #!/bin/sh
 # install-deps.sh - install the Debian packages mlb-bpf builds, tests,
-# packages and benchmarks with.  With --if-missing, do nothing when all
-# are present.
+# packages and benchmarks with (docker.io, podman and netavark for
+# test_docker.sh: no service of theirs is started).  With --if-missing,
+# do nothing when all are present.
 set -eu
 
 PACKAGES="make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev
@@ -10,7 +11,7 @@ libmicrohttpd-dev
 libcmocka-dev libclang-rt-14-dev iproute2 nftables iptables iperf3
 gnuplot-nox jq util-linux procps strace bash-completion systemd debhelper
 dpkg-dev lintian prometheus curl python3 qemu-system-x86 busybox-static kmod
-cpio xz-utils dnsmasq-base dbus-daemon"
+cpio xz-utils dnsmasq-base dbus-daemon docker.io podman netavark"
 
 missing=""
 for p in $PACKAGES; do
@@ -34,5 +35,15 @@ fi
 echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# docker.io and podman come with services: none may start here (the
+# tests run their own dockerd in a test namespace).  Without a policy of
+# the machine's own, one that refuses every start for the install.
+RCD=/usr/sbin/policy-rc.d
+if [ ! -e "$RCD" ]; then
+	trap 'rm -f "$RCD"' EXIT
+	trap 'exit 1' HUP INT TERM
+	printf '#!/bin/sh\nexit 101\n' > "$RCD"
+	chmod 755 "$RCD"
+fi
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -32,7 +32,7 @@ fi
 pids_of_work() {
 	local p
 	for p in /proc/[0-9]*; do
-		tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -qF -- "$WORK/" &&
+		{ tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null | grep -qF -- "$WORK/" &&
 			echo "${p#/proc/}"
 	done
 	return 0
@@ -63,7 +63,8 @@ cleanup() {
 	# the containers' cgroups in the v1 hierarchies (a hybrid layout)
 	for d in $(awk '$3 == "cgroup" { print $2 }' /proc/self/mounts); do
 		[ -n "${CGREL:-}" ] && [ -d "$d$CGREL" ] || continue
-		for p in $(find "$d$CGREL" -depth -type d); do cgroup_remove "$p"; done
+		find "$d$CGREL" -depth -type d |
+			while read -r p; do cgroup_remove "$p"; done
 	done
 	# mounts dockerd left under $WORK (its data root, netns files)
 	findmnt -rn -o TARGET | grep -F -- "$WORK/" | sort -r |
