@@ -208,8 +208,9 @@ progs() {
 }
 # on_veths: the container programs PROGS on interfaces, in this kernel's
 # mode: tcx links (bpf link type 11; bpftool net of bpftool 7.1 does not
-# list them), or cls_bpf filters of mlb_tc_container
-MODE=$(kernel_tc_mode)
+# list them), or cls_bpf filters of mlb_tc_container (MLB_TC_MODE=clsact
+# runs the whole test with those)
+MODE=${MLB_TC_MODE:-$(kernel_tc_mode)}
 on_veths() {
 	if [ "$MODE" = clsact ]; then
 		ours_on_veths | grep -c ' filter .*mlb_tc_containe'
