@@ -95,12 +95,15 @@ shape_rtts() { case $1 in B) echo 10 10 10 ;; *) echo 10 40 80 ;; esac; }
 shape_weights() { case $1 in B) echo 1 1 1 ;; *) echo 25 5 1 ;; esac; }
 
 HAVE_NETEM=0
-# link_shape I MBIT RTT_MS: gwI's egress (toward the client) at MBIT;
-# "replace" both sets and changes it (C's cut).  tbf's bucket holds 4 ms
-# at the rate, at least two full packets, so an idle link does not send a
-# small response at the veth's speed; its queue holds 200 ms.
+# link_shape I MBIT RTT_MS [BURST]: gwI's egress (toward the client) at
+# MBIT; "replace" both sets and changes it (C's cut).  tbf's bucket holds
+# 4 ms at the rate, at least two full packets, so an idle link does not
+# send a small response at the veth's speed; its queue holds 200 ms.  The
+# cut keeps the fast link's bucket (BURST): shrunk under running
+# transfers, whose TSO packets were sized for 50 Mbit/s, it stalled them
+# for good (kernel 6.18: downloads hung until curl's --max-time).
 link_shape() {
-	local burst=$(($2 * 500))
+	local burst=${4:-$(($2 * 500))}
 	[ "$burst" -ge 3028 ] || burst=3028
 	if [ "$HAVE_NETEM" = 1 ]; then
 		in_inet tc qdisc replace dev "gw$1" root netem delay "${3}ms" \
@@ -130,7 +133,7 @@ cut_schedule() {
 	[ "$1" = C ] || return 0
 	( trap 'kill $s 2>/dev/null; exit 0' TERM
 	  sleep "$CUT" & s=$!
-	  wait "$s" && link_shape 0 5 10 ) &
+	  wait "$s" && link_shape 0 5 10 25000 ) &
 	CUT_PID=$!
 }
 cut_cancel() {
