@@ -7,6 +7,10 @@
 #                   for the host's own sockets (run.sh) and for a router's
 #                   forwarded LAN traffic (forward.sh)
 #                   (BENCH_ARGS="--rounds 9 --duration 3" for a longer run)
+#   make bench-capacity
+#                   three uplinks of unequal rates: each balancing method's
+#                   download makespan and request times against the links'
+#                   summed rate (CAPACITY_ARGS="--quick" for ~4 minutes)
 #   make scale      a minute at full socket rate from every CPU: counters,
 #                   map memory, sticky map; shared vs per-CPU cursor cost
 #                   (SCALE_ARGS="--duration 60 --rounds 7 --count 200000")
@@ -63,7 +67,7 @@ SKEL     := $(BUILD)/mlb.skel.h
 BIN      := $(BUILD)/mlb-bpf
 UNITS    := $(BUILD)/systemd/mlb-bpf.service $(BUILD)/systemd/mlb-bpf-watch.service
 
-.PHONY: all units test vmtest demo bench scale deps install uninstall clean check-deps FORCE
+.PHONY: all units test vmtest demo bench bench-capacity scale deps install uninstall clean check-deps FORCE
 all: $(BIN) $(BUILD)/mlb-bpf.8 units
 units: $(UNITS)
 
@@ -147,6 +151,10 @@ bench: check-deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/crr
 	$(Q)bench/run.sh $(BENCH_ARGS)
 	$(Q)bench/forward.sh $(BENCH_ARGS)
+
+bench-capacity: check-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bench/capacity.sh $(CAPACITY_ARGS)
 
 # The per-CPU cursor comparison build lives in $(BUILD)/percpu, never in
 # the product's binary.
