@@ -35,19 +35,7 @@ done
 
 bed_create 3
 bed_strict_gateways 3
-in_inet nft -f - <<NFT
-table inet mlbnd {
-	counter syn0 {}
-	counter syn1 {}
-	counter syn2 {}
-	chain in {
-		type filter hook input priority filter; policy accept;
-		iifname "gw0" ip daddr $SERVER tcp flags & (syn | ack) == syn counter name syn0
-		iifname "gw1" ip daddr $SERVER tcp flags & (syn | ack) == syn counter name syn1
-		iifname "gw2" ip daddr $SERVER tcp flags & (syn | ack) == syn counter name syn2
-	}
-}
-NFT
+bed_flow_counters mlbnd 3
 SRV=$(bed_server_start "$WORK/srv")
 
 # split: 60 new connections from the cgroup; "S0 S1 S2 failures F" as the
@@ -58,7 +46,7 @@ split() {
 	bed_spoofed_reset
 	failures=$(in_cgroup "$CRR" client --connect "$SERVER:5000" --count 60 \
 		--timeout 3 | awk '$1 == "failures" { print $2 }')
-	echo "$(nft_counters "$INET" mlbnd syn0 syn1 syn2)failures $failures"
+	echo "$(nft_counters "$INET" mlbnd syn_gw0 syn_gw1 syn_gw2)failures $failures"
 }
 # settled_split: the split, once it is 20/20/20 or after 10 s of trying
 # (a repair in progress is not judged, what it ends in is).

@@ -168,6 +168,28 @@ bed_spoofed_reset() {
 
 bed_counter() { nft_counter "$INET" mlbtest "$1"; }
 
+# bed_flow_counters TABLE [NUPLINKS]: an inet table TABLE in the internet
+# namespace counting, per gateway, new TCP connections (syn_gwI) and UDP
+# datagrams to port 5001 (udp_gwI), for beds of more than two uplinks;
+# read with nft_counter(s) "$INET" TABLE NAME...
+bed_flow_counters() {
+	local table=$1 n=${2:-3} i counters= rules=
+	for ((i = 0; i < n; i++)); do
+		counters+="counter syn_gw$i {}"$'\n'"counter udp_gw$i {}"$'\n'
+		rules+="iifname \"gw$i\" tcp flags & (syn | ack) == syn counter name syn_gw$i"$'\n'
+		rules+="iifname \"gw$i\" udp dport 5001 counter name udp_gw$i"$'\n'
+	done
+	in_inet nft -f - <<NFT
+table inet $table {
+	$counters
+	chain in {
+		type filter hook input priority filter; policy accept;
+		$rules
+	}
+}
+NFT
+}
+
 bed_counters_reset() {
 	in_inet nft reset counters table inet mlbtest >/dev/null
 }
