@@ -36,11 +36,12 @@ if dpkg-query -W -f='${Status}' mlb-bpf 2>/dev/null | grep -q installed ||
 fi
 
 # -- the two packages: 0.1.0 from git history, and this tree
-OLD_REV=$(git rev-parse -q --verify "$OLD_TAG^{commit}" ||
-	git rev-parse -q --verify "$OLD_COMMIT^{commit}")
+OLD_REV=$(git rev-parse -q --verify "$OLD_TAG^{commit}" 2>/dev/null ||
+	git rev-parse -q --verify "$OLD_COMMIT^{commit}" 2>/dev/null)
 if [ -z "$OLD_REV" ]; then
-	tap_fail "release 0.1.0 ($OLD_TAG, $OLD_COMMIT) is not in this clone's history"
-	exit 1
+	# a shallow clone, or a tree without git: nothing to build 0.1.0 from
+	echo "not ok - upgrade from 0.1.0 # SKIP release 0.1.0 ($OLD_TAG, $OLD_COMMIT) is not in this tree's git history"
+	exit 0
 fi
 mkdir "$WORK/old" "$WORK/new"
 git archive "$OLD_REV" | tar -x -C "$WORK/old"
