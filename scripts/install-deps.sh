@@ -11,7 +11,7 @@ libmicrohttpd-dev
 libcmocka-dev libclang-rt-14-dev iproute2 nftables iptables iperf3
 gnuplot-nox jq util-linux procps strace bash-completion systemd debhelper
 dpkg-dev lintian prometheus curl python3 qemu-system-x86 busybox-static kmod
-cpio xz-utils dnsmasq-base dbus-daemon docker.io podman netavark"
+cpio xz-utils dnsmasq-base dbus-daemon docker.io podman netavark libcap2-bin"
 
 missing=""
 for p in $PACKAGES; do

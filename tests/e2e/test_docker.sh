@@ -2,29 +2,28 @@
 # test_docker.sh - real Docker and Podman containers on the balanced host
 # are balanced with no step of their own.
 #
-# The bed's client namespace is the host, with three uplinks and gateways
-# that drop other sources.  dockerd (and the containerd it starts) runs
-# in that namespace (nsenter --net, keeping the machine's mounts, so the
-# cgroup hierarchies stay visible), its data, exec root, socket and key
-# under $WORK, the cgroupfs driver and --cgroup-parent the bed's cgroup:
-# its bridges, veths and iptables rules (the masquerade) live in the bed,
-# its containers in $CG/<id>.  Podman (rootful, netavark, cgroupfs,
-# storage and configuration under $WORK) runs there too, its containers
-# in $CG/podman/libpod-<id>.  The image is built here (busybox and the
-# crr client), nothing is pulled.  mlb-bpf attaches to the containers'
-# parent cgroup, with watch running.  Counted at the gateways: a
-# container on the default bridge and one on a user-defined network split
-# TCP and connected UDP 1:1:1, a Docker container under a policy of its
-# own (its cgroup $CG/<id>, up2 only) uses up2 alone, a container started
-# after attach is balanced once watch has its veth, nothing leaves with a
-# wrong source, and detach leaves no tc filter, qdisc or program on the
-# runtimes' veths.  The machine's own namespace keeps its iptables rules
-# and gets no link.
+# The bed's client namespace is the host, with three uplinks and
+# gateways that drop other sources.  dockerd (and the containerd it
+# starts) runs in that namespace (tests/lib/docker.sh; nsenter --net,
+# keeping the machine's mounts, so the cgroup hierarchies stay visible),
+# its data, exec root, socket and key under $WORK, the cgroupfs driver
+# and --cgroup-parent the bed's cgroup: its bridges, veths and iptables
+# rules (the masquerade) live in the bed, its containers in $CG/<id>.
+# Podman (rootful, netavark, cgroupfs, storage and configuration under
+# $WORK) runs there too, its containers in $CG/podman/libpod-<id>.  The
+# image is built here (busybox and the crr client), nothing is pulled.
+# mlb-bpf attaches to the containers' parent cgroup, with watch
+# running.  Counted at the gateways: a container on the default bridge
+# and one on a user-defined network split TCP and connected UDP 1:1:1, a
+# Docker container under a policy of its own (its cgroup $CG/<id>, up2
+# only) uses up2 alone, a container started after attach is balanced
+# once watch has its veth, nothing leaves with a wrong source, and
+# detach leaves no tc filter, qdisc or program on the runtimes' veths.
+# The machine's own namespace keeps its iptables rules and gets no
+# link.
 . "$(dirname "$0")/../lib/e2e.sh"
-DOCKERD=$(command -v dockerd)
-DOCKER=/usr/bin/docker		# the client of dockerd's version
+. tests/lib/docker.sh
 PODMAN=$(command -v podman)
-[ -x "$DOCKER" ] || DOCKERD=
 if [ -z "$DOCKERD" ] && [ -z "$PODMAN" ]; then
 	echo "ok - docker and podman # SKIP neither is installed (scripts/install-deps.sh)"
 	rm -rf "$WORK"
@@ -39,63 +38,17 @@ if [ -n "${VMTEST_GUEST:-}" ] && [ -z "${TESTS:-}" ]; then
 	exit 0
 fi
 
-# pids_of_work: processes whose command line names a path under $WORK
-# (the containerd dockerd starts, the shims, Podman's conmon: their
-# --config, -address, -b), found by their paths, not by their names.
-pids_of_work() {
-	local p
-	for p in /proc/[0-9]*; do
-		{ tr '\0' ' ' < "$p/cmdline"; } 2>/dev/null | grep -qF -- "$WORK/" &&
-			echo "${p#/proc/}"
-	done
-	return 0
-}
-
-# What the runtimes make outside $WORK whatever they are told:
-# /run/docker/plugins, /run/containerd/s (the shims' sockets),
-# /run/containers/networks (netavark's address allocations), /run/runc
-# (runc's state for Podman), /var/lib/containers/cache (a blob cache),
-# and Podman's container namespaces /run/netns/netns-*.  Removed after if
-# this test made them.
-MADE_DIRS=
-for d in /run/docker /run/containerd /run/containers /run/runc /var/lib/containers; do
-	[ -e "$d" ] || MADE_DIRS="$MADE_DIRS $d"
-done
-NETNS_BEFORE=$(ls /run/netns 2>/dev/null)
+runtimes_note_host
 
 cleanup() {
-	local p d
+	local p
 	if [ -n "${WATCH:-}" ]; then kill "$WATCH" 2>/dev/null; wait "$WATCH" 2>/dev/null; fi
 	for p in ${SRV:-}; do bed_server_stop "$p"; done
-	if [ -n "${DPID:-}" ] && kill -0 "$DPID" 2>/dev/null; then
-		# shellcheck disable=SC2046
-		timeout 30 "${D[@]}" rm -f $(timeout 10 "${D[@]}" ps -aq) > /dev/null 2>&1
-		kill -TERM "$DPID"
-		for _ in $(seq 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$DPID" 2>/dev/null
-		wait "$DPID" 2>/dev/null
-	fi
+	dockerd_stop
 	[ -z "${PM:-}" ] || timeout 30 "${P[@]}" rm -f -a -t 0 > /dev/null 2>&1
-	# what the runtimes left running: containerd, shims, conmon
-	for p in $(pids_of_work); do kill -9 "$p" 2>/dev/null; done
-	for _ in $(seq 50); do [ -z "$(pids_of_work)" ] && break; sleep 0.1; done
+	runtimes_kill_leftovers
 	bed_destroy
-	# the containers' cgroups in the v1 hierarchies (a hybrid layout)
-	for d in $(awk '$3 == "cgroup" { print $2 }' /proc/self/mounts); do
-		[ -n "${CGREL:-}" ] && [ -d "$d$CGREL" ] || continue
-		find "$d$CGREL" -depth -type d |
-			while read -r p; do cgroup_remove "$p"; done
-	done
-	for d in /run/netns/netns-*; do
-		[ -e "$d" ] || continue
-		grep -qxF "${d##*/}" <<< "$NETNS_BEFORE" && continue
-		umount "$d" 2>/dev/null
-		rm -f "$d"
-	done
-	# mounts the runtimes left under $WORK (data roots, netns files)
-	findmnt -rn -o TARGET | grep -F -- "$WORK/" | sort -r |
-		while read -r p; do umount -l "$p"; done
-	for d in $MADE_DIRS; do rm -rf "$d"; done
+	runtimes_remove_leftovers
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -131,16 +84,7 @@ count() { nft_counter "$INET" mlbdock "$1"; }
 SRV="$(bed_server_start "$WORK/srv") $(bed_server_start "$WORK/udp" --udp 5001)"
 
 # The image: busybox, and crr with the libraries it links.
-R=$WORK/rootfs
-mkdir -p "$R/bin" "$R/etc" "$R/tmp"
-cp /bin/busybox "$R/bin/"
-for a in sh sleep cat ls ip nc wget; do ln -s busybox "$R/bin/$a"; done
-cp "$CRR" "$R/bin/crr"
-for l in $(ldd "$CRR" | awk '$1 ~ /^\// { print $1 } $3 ~ /^\// { print $3 }'); do
-	mkdir -p "$R$(dirname "$l")"
-	cp -L "$l" "$R$l"
-done
-tar -C "$R" -cf "$WORK/rootfs.tar" .
+test_image_tar "$WORK/rootfs.tar"
 
 # quiet CMD...: CMD with its output dropped (the check's line stays)
 quiet() { "$@" > /dev/null 2>&1; }
@@ -236,26 +180,10 @@ stop_watch() { kill "$WATCH"; wait "$WATCH" 2>/dev/null; WATCH=; }
 
 docker_checks() {
 	# dockerd in the bed's client namespace, everything of its own in $WORK.
-	echo "{\"deprecated-key-path\": \"$WORK/key.json\"}" > "$WORK/daemon.json"
-	D=("$DOCKER" -H "unix://$WORK/docker.sock")
+	dockerd_start
 	CT=("${D[@]}")
-	nsenter --net="/run/netns/$CLI" "$DOCKERD" \
-		--data-root "$WORK/data" --exec-root "$WORK/exec" \
-		--pidfile "$WORK/docker.pid" -H "unix://$WORK/docker.sock" \
-		--config-file "$WORK/daemon.json" \
-		--exec-opt native.cgroupdriver=cgroupfs --cgroup-parent="$CGREL" \
-		--storage-driver vfs --bip 172.31.0.1/24 > "$WORK/dockerd.log" 2>&1 &
-	DPID=$!
-	for _ in $(seq 300); do
-		"${D[@]}" info > /dev/null 2>&1 && break
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if ! check "dockerd $("${D[@]}" version -f '{{.Server.Version}}' 2> /dev/null) runs in the bed's client namespace" \
-		quiet "${D[@]}" info; then
-		tail -20 "$WORK/dockerd.log" | sed 's/^/#   dockerd: /'
-		return
-	fi
+	check "dockerd $("${D[@]}" version -f '{{.Server.Version}}' 2> /dev/null) runs in the bed's client namespace" \
+		quiet "${D[@]}" info || return
 	check "its bridge docker0 is in the bed" quiet ip -n "$CLI" link show docker0
 	check "docker: the image, built here" sh -c "'$DOCKER' -H 'unix://$WORK/docker.sock' import '$WORK/rootfs.tar' mlbtest:1 > /dev/null"
 	check "docker: a user-defined network" quiet "${D[@]}" network create --subnet 172.30.0.0/24 mlbnet
