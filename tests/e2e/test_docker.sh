@@ -61,25 +61,7 @@ ROOT_LINKS=$(ip -o link show | awk '{ print $2 }')
 bed_create 3
 bed_strict_gateways 3
 CGREL=${CG#"$BED_CGROOT"}
-in_inet nft -f - <<NFT
-table inet mlbdock {
-	counter syn_gw0 {}
-	counter syn_gw1 {}
-	counter syn_gw2 {}
-	counter udp_gw0 {}
-	counter udp_gw1 {}
-	counter udp_gw2 {}
-	chain in {
-		type filter hook input priority filter; policy accept;
-		iifname "gw0" tcp flags & (syn | ack) == syn counter name syn_gw0
-		iifname "gw1" tcp flags & (syn | ack) == syn counter name syn_gw1
-		iifname "gw2" tcp flags & (syn | ack) == syn counter name syn_gw2
-		iifname "gw0" udp dport 5001 counter name udp_gw0
-		iifname "gw1" udp dport 5001 counter name udp_gw1
-		iifname "gw2" udp dport 5001 counter name udp_gw2
-	}
-}
-NFT
+bed_flow_counters mlbdock 3
 count() { nft_counter "$INET" mlbdock "$1"; }
 SRV="$(bed_server_start "$WORK/srv") $(bed_server_start "$WORK/udp" --udp 5001)"
 

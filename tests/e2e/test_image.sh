@@ -77,19 +77,7 @@ ROOT_LINKS=$(ip -o link show | awk '{ print $2 }')
 bed_create 3
 bed_strict_gateways 3
 CGREL=${CG#"$BED_CGROOT"}
-in_inet nft -f - <<NFT
-table inet mlbimg {
-	counter syn_gw0 {}
-	counter syn_gw1 {}
-	counter syn_gw2 {}
-	chain in {
-		type filter hook input priority filter; policy accept;
-		iifname "gw0" tcp flags & (syn | ack) == syn counter name syn_gw0
-		iifname "gw1" tcp flags & (syn | ack) == syn counter name syn_gw1
-		iifname "gw2" tcp flags & (syn | ack) == syn counter name syn_gw2
-	}
-}
-NFT
+bed_flow_counters mlbimg 3
 count() { nft_counter "$INET" mlbimg "$1"; }
 SRV=$(bed_server_start "$WORK/srv")
 quiet() { "$@" > /dev/null 2>&1; }
