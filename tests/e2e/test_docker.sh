@@ -55,14 +55,7 @@ trap cleanup EXIT
 
 N=30			# connections per check: 10 per uplink at 1:1:1
 
-ROOT_IPT=$(iptables -S; iptables -t nat -S)
-ROOT_LINKS=$(ip -o link show | awk '{ print $2 }')
-
-bed_create 3
-bed_strict_gateways 3
-CGREL=${CG#"$BED_CGROOT"}
-bed_flow_counters mlbdock 3
-count() { nft_counter "$INET" mlbdock "$1"; }
+runtimes_bed mlbdock
 SRV="$(bed_server_start "$WORK/srv") $(bed_server_start "$WORK/udp" --udp 5001)"
 
 # The image: busybox, and crr with the libraries it links.

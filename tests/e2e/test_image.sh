@@ -71,14 +71,7 @@ cleanup() {
 trap cleanup EXIT
 
 N=30			# connections per check: 10 per uplink at 1:1:1
-ROOT_IPT=$(iptables -S; iptables -t nat -S)
-ROOT_LINKS=$(ip -o link show | awk '{ print $2 }')
-
-bed_create 3
-bed_strict_gateways 3
-CGREL=${CG#"$BED_CGROOT"}
-bed_flow_counters mlbimg 3
-count() { nft_counter "$INET" mlbimg "$1"; }
+runtimes_bed mlbimg
 SRV=$(bed_server_start "$WORK/srv")
 quiet() { "$@" > /dev/null 2>&1; }
 

@@ -121,3 +121,18 @@ runtimes_remove_leftovers() {
 		while read -r p; do umount -l "$p"; done
 	for d in ${MADE_DIRS:-}; do rm -rf "$d"; done
 }
+
+# runtimes_bed TABLE: the machine's iptables rules and links noted
+# (ROOT_IPT, ROOT_LINKS: a runtime in the bed must change neither), a
+# three-uplink bed with strict gateways, CGREL (the bed's cgroup below the
+# cgroup2 root) and per-gateway counters in inet table TABLE (count NAME).
+runtimes_bed() {
+	ROOT_IPT=$(iptables -S; iptables -t nat -S)
+	ROOT_LINKS=$(ip -o link show | awk '{ print $2 }')
+	bed_create 3
+	bed_strict_gateways 3
+	CGREL=${CG#"$BED_CGROOT"}
+	RUNTIMES_TABLE=$1
+	bed_flow_counters "$1" 3
+}
+count() { nft_counter "$INET" "$RUNTIMES_TABLE" "$1"; }
