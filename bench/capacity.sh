@@ -28,6 +28,11 @@
 #            for B)
 #   wrong    weights 1:1:5, the most on the slowest uplink
 #   lc       --balance least-conn, equal weights
+#   ad       --balance adaptive, equal starting weights, attached and
+#            watch started just before the workload (cold: nothing
+#            measured yet)
+#   adwarm   the same after a warm-up of half a batch (watch has measured
+#            the links, as it has on a host where it runs all along)
 #   ecmp     no mlb-bpf: a multipath default route over the three
 #            uplinks, L4 hash, masquerade per uplink
 # Rates are shaped by tbf on each gwN.  Round trips need sch_netem; where
@@ -68,17 +73,18 @@ for s in "${SHAPE_LIST[@]}"; do
 done
 
 MLB=${MLB:-$ROOT/build/mlb-bpf}
-METHODS=(alone rr oracle wrong lc ecmp)
+METHODS=(alone rr oracle wrong lc ad adwarm ecmp)
 [ -z "$METHODS_ARG" ] || IFS=, read -ra METHODS <<< "$METHODS_ARG"
 OUT=$ROOT/bench/results
 mkdir -p "$OUT"
 BED_ID=mlbcap$$
 GW2=10.102.0.1
 RAW=$(mktemp -d)
-SRV_PID='' CUT_PID=''
+SRV_PID='' CUT_PID='' WATCH_PID=''
 
 cleanup() {
 	[ -z "$CUT_PID" ] || kill "$CUT_PID" 2>/dev/null
+	[ -z "$WATCH_PID" ] || kill "$WATCH_PID" 2>/dev/null
 	[ -z "$SRV_PID" ] || kill "$SRV_PID" 2>/dev/null
 	bed_destroy
 	rm -rf "$RAW"
@@ -133,7 +139,7 @@ cut_schedule() {
 	[ "$1" = C ] || return 0
 	( trap 'kill $s 2>/dev/null; exit 0' TERM
 	  sleep "$CUT" & s=$!
-	  wait "$s" && link_shape 0 5 10 25000 ) &
+	  wait "$s" && link_shape 0 5 10 25000 && echo "$EPOCHREALTIME" > "$RAW/cut.at" ) &
 	CUT_PID=$!
 }
 cut_cancel() {
@@ -171,7 +177,40 @@ setup_oracle() {
 }
 setup_wrong() { weighted 1 1 5; }
 setup_lc() { attach --balance least-conn --uplink up0 --uplink up1 --uplink up2; }
-teardown_mlb() { "$MLB" detach --cgroup "$CG" >/dev/null; }
+# adaptive: watch's lines stamped with the time they came, for C's
+# reweighting time
+setup_ad() {
+	attach --balance adaptive --uplink up0 --uplink up1 --uplink up2 || return 1
+	"$MLB" watch --cgroup "$CG" 2> >(while IFS= read -r l; do
+		printf '%s %s\n' "$EPOCHREALTIME" "$l"; done >> "$RAW/watch.log") &
+	WATCH_PID=$!
+}
+setup_adwarm() {
+	setup_ad || return 1
+	apply_shape "$SHAPE"
+	fetch $((BATCH_N / 2)) "$BATCH_BYTES" "$BATCH_PAR" >/dev/null
+}
+teardown_mlb() {
+	if [ -n "$WATCH_PID" ]; then
+		kill "$WATCH_PID"
+		wait "$WATCH_PID" 2>/dev/null
+		WATCH_PID=''
+	fi
+	"$MLB" detach --cgroup "$CG" >/dev/null
+}
+
+# reweighed SINCE: seconds from SINCE (epoch, the cut) to watch's first
+# line after it giving up0 less weight than up1; "-" if none did.
+reweighed() {
+	awk -v t="$1" '$1 >= t && / weights / {
+		w0 = w1 = -1
+		for (i = 2; i < NF; i++) {
+			if ($i == "up0") w0 = $(i + 1)
+			if ($i == "up1") w1 = $(i + 1)
+		}
+		if (w0 >= 0 && w1 >= 0 && w0 < w1) { printf "%.1f\n", $1 - t; found = 1; exit }
+	} END { if (!found) print "-" }' "$RAW/watch.log"
+}
 # Kernel ECMP picks the source address before the L4 hash picks the
 # nexthop, so a connection may leave by another uplink than its address
 # belongs to: masquerade per uplink puts that right.
@@ -226,6 +265,7 @@ run_batch() {
 	local k=$RAW/$SHAPE.$1 b0 b1 span
 	apply_shape "$SHAPE"
 	b0=$(tx_bytes)
+	rm -f "$RAW/cut.at"
 	cut_schedule "$SHAPE"
 	span=$(fetch "$BATCH_N" "$BATCH_BYTES" "$BATCH_PAR")
 	cut_cancel
@@ -236,6 +276,28 @@ run_batch() {
 	echo "$b0 $b1" | awk '{ t = 0; for (i = 1; i <= 3; i++) { d[i] = $(i + 3) - $i; t += d[i] }
 		printf "%.0f/%.0f/%.0f\n", 100 * d[1] / t, 100 * d[2] / t, 100 * d[3] / t }' \
 		>> "$k.share"
+}
+
+# run_reweigh METHOD: for C under adaptive, downloads back to back (6 at a
+# time) for CUT + 15 s with the cut at CUT; appends to $RAW/C.METHOD.reweigh
+# the seconds watch took to give up0 less weight than up1.
+run_reweigh() {
+	local end pids=() w
+	[ "$SHAPE" = C ] && [ -n "$WATCH_PID" ] || return 0
+	apply_shape C
+	rm -f "$RAW/cut.at"
+	cut_schedule C
+	end=$(($(date +%s) + CUT + 15))
+	for w in 1 2 3 4 5 6; do
+		in_cgroup_ns "$CG" "$CLI" sh -c "while [ \$(date +%s) -lt $end ]; do
+			curl -s -o /dev/null --max-time 30 http://$SERVER:$PORT/$BATCH_BYTES; done" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	cut_cancel
+	if [ -s "$RAW/cut.at" ]; then
+		reweighed "$(cat "$RAW/cut.at")" >> "$RAW/C.$1.reweigh"
+	fi
 }
 
 run_browse() {
@@ -279,6 +341,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			fi
 			run_batch "$m"
 			run_browse "$m"
+			run_reweigh "$m"
 			case $m in alone|ecmp) "teardown_$m" ;; *) teardown_mlb ;; esac
 		done
 	done
@@ -302,6 +365,8 @@ label() {
 	oracle) echo "mlb-bpf weights = rates ($(shape_weights "$2" | tr ' ' :))" ;;
 	wrong) echo "mlb-bpf wrong weights (1:1:5)" ;;
 	lc) echo "mlb-bpf --balance least-conn" ;;
+	ad) echo "mlb-bpf --balance adaptive, cold" ;;
+	adwarm) echo "mlb-bpf --balance adaptive, warm" ;;
 	ecmp) echo "kernel ECMP (L4 hash)" ;;
 	esac
 }
@@ -347,9 +412,15 @@ shape_title() {
 				"$(pct "$k.browse" 99)" "$(awk '{ s += $1 } END { print s + 0 }' "$k.fail")"
 		done
 		echo "$row" >> "$RAW/plot.dat"
+		if [ "$SHAPE" = C ]; then
+			echo
+			echo "Re-weighing after the cut: seconds from the cut to the first weights watch put in force with up0 below up1, with 6 downloads running back to back through it (one figure a round; \"-\": not within 15 s):"
+			for m in ad adwarm; do
+				[ -s "$RAW/C.$m.reweigh" ] &&
+					echo "- $(label "$m" C): $(paste -sd' ' "$RAW/C.$m.reweigh") s"
+			done
+		fi
 	done
-	echo
-	echo "\`--balance adaptive\` is not built yet, so it is not a method here."
 } > "$OUT/capacity.md"
 
 if command -v gnuplot >/dev/null; then

@@ -331,6 +331,7 @@ static int validate_request(const struct attach_request *req,
 		return -1;
 	state->sticky_seconds = req->sticky_seconds;
 	state->balance = req->balance;
+	state->floor_pct = req->floor_pct;
 	if (copy_lan(req, state, err))
 		return -1;
 	state->last_resort = req->last_resort;
@@ -345,6 +346,8 @@ static int validate_request(const struct attach_request *req,
 		snprintf(u->ifname, sizeof(u->ifname), "%s",
 			 req->uplinks[i].ifname);
 		u->weight = req->uplinks[i].weight;
+		if (req->uplinks[i].fixed)
+			state->fixed |= 1ULL << i;
 		u->mark = marks[i];
 		u->table = tables[i];
 		copy_health_settings(&req->uplinks[i], u);

@@ -33,6 +33,7 @@
 #include "route_reconcile.h"
 #include "slots.h"
 #include "watch.h"
+#include "watch_capacity.h"
 #include "watch_uplinks.h"
 
 #define RESCAN_US 1000000	/* look for new or removed attachments */
@@ -51,6 +52,10 @@ struct attachment_watch {
 	bool weights_pending;		/* a slot table flip still to make */
 	char forward_logged[192];	/* the last tc refresh failure logged */
 	struct uplink_watch up[MLB_MAX_UPLINKS];
+	struct capacity_watch capacity;	/* --balance adaptive */
+	/* the last sampling failure logged */
+	char capacity_logged[sizeof(((struct mlb_err *)0)->msg)];
+	bool reweighed;			/* by the sample: apply_weights need not */
 };
 
 static volatile sig_atomic_t stop_requested, rescan_requested,
@@ -152,6 +157,36 @@ static void refresh_state(struct attachment_watch *a)
 		a->state = fresh;
 }
 
+/* --balance adaptive: the weights weighed again from the measures, for
+ * the uplinks up now; true (and logged) if they moved. */
+static bool reweigh(struct attachment_watch *a)
+{
+	bool live[MLB_MAX_UPLINKS];
+	char line[1024];
+
+	for (unsigned i = 0; i < a->state.nuplinks; i++)
+		live[i] = a->up[i].health.state != MLB_HEALTH_DOWN;
+	if (!watch_capacity_reweigh(&a->capacity, &a->state, live, line,
+				    sizeof(line)))
+		return false;
+	log_line("cgroup %s: weights %s", a->state.cgroup_path, line);
+	return true;
+}
+
+/* The adaptive weights in force, into adaptive; NULL when not adaptive
+ * or none is set yet (the given weights stand). */
+static const unsigned *adaptive_weights(struct attachment_watch *a,
+					unsigned *adaptive)
+{
+	if (a->state.balance != MLB_BALANCE_ADAPTIVE)
+		return NULL;
+	if (!a->reweighed)
+		reweigh(a);	/* health changed: one step, with it */
+	a->reweighed = false;
+	return watch_capacity_weights(&a->capacity, &a->state, adaptive) ?
+	       adaptive : NULL;
+}
+
 /* New sockets go to the uplinks that are not down, by their weights; when
  * all are down, to the last resort (no mark: main; or the unreachable
  * mark, which is one more "uplink" after the real ones).
@@ -163,7 +198,8 @@ static void refresh_state(struct attachment_watch *a)
 static void apply_weights(struct attachment_watch *a)
 {
 	struct mlb_health health[MLB_MAX_UPLINKS];
-	unsigned weights[MLB_MAX_UPLINKS + 1], live, n;
+	unsigned weights[MLB_MAX_UPLINKS + 1], adaptive[MLB_MAX_UPLINKS];
+	unsigned live, n;
 	struct mlb_err err;
 
 	/* Another writer held the lock too long: the loop tries again. */
@@ -177,7 +213,8 @@ static void apply_weights(struct attachment_watch *a)
 	refresh_state(a);
 	for (unsigned i = 0; i < a->state.nuplinks; i++)
 		health[i] = a->up[i].health;
-	n = mlb_live_weights(&a->state, health, weights, &live);
+	n = mlb_live_weights(&a->state, health, adaptive_weights(a, adaptive),
+			     weights, &live);
 	if (loader_set_weights(&a->pins, weights, n, &err))
 		log_line("cgroup %s: %s", a->state.cgroup_path, err.msg);
 	else if (!live)
@@ -418,6 +455,7 @@ static void forget(struct attachment_watch *a)
 		watch_cancel_round(&a->up[i]);
 	if (a->events >= 0)
 		close(a->events);
+	watch_capacity_close(&a->capacity);
 	loader_close(&a->pins);
 	a->used = false;
 }
@@ -449,6 +487,7 @@ static void adopt(uint64_t id)
 	}
 	memset(a, 0, sizeof(*a));
 	a->events = -1;
+	watch_capacity_init(&a->capacity);
 	if (loader_open(id, &a->pins, &err) ||
 	    loader_read_state(&a->pins, &a->state, &err) ||
 	    loader_read_health(&a->pins, a->state.nuplinks, health, &err)) {
@@ -662,6 +701,36 @@ static void tend(struct attachment_watch *a, uint64_t now)
 		apply_weights(a);
 }
 
+/* --balance adaptive, once a second: in the attachment's namespace, its
+ * uplinks' counters sampled; the weights flipped when they moved. */
+static void sample_capacity(struct attachment_watch *a, uint64_t now)
+{
+	uint32_t rtt[MLB_MAX_UPLINKS];
+	struct mlb_err err;
+
+	if (!watch_capacity_due(&a->capacity, &a->state, now))
+		return;
+	/* the round trip only while the last probe answered */
+	for (unsigned i = 0; i < a->state.nuplinks; i++)
+		rtt[i] = a->up[i].health.last_ok ? a->up[i].health.rtt_us : 0;
+	if (enter(a, &err) ||
+	    watch_capacity_sample(&a->capacity, &a->state, rtt, now, &err)) {
+		if (strcmp(err.msg, a->capacity_logged))
+			log_line("cgroup %s: capacity not measured: %s",
+				 a->state.cgroup_path, err.msg);
+		snprintf(a->capacity_logged, sizeof(a->capacity_logged), "%s",
+			 err.msg);
+		leave();
+		return;
+	}
+	leave();
+	a->capacity_logged[0] = 0;
+	if (reweigh(a)) {
+		a->reweighed = true;
+		apply_weights(a);
+	}
+}
+
 /* Poll probe sockets and event sockets until something is due. */
 static void wait_for_work(uint64_t now)
 {
@@ -763,6 +832,7 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 			if (collect(a, now) || a->weights_pending)
 				apply_weights(a);
 			tend(a, now);
+			sample_capacity(a, now);
 		}
 		wait_for_work(probe_now_us());
 		now = probe_now_us();
