@@ -34,6 +34,10 @@ int attachment_enter_netns(const struct mlb_state *state,
 	}
 	if (netns_return_home(err))
 		return -1;
+	/* made from inside a namespace (nsenter) that is gone since */
+	if (netns_current_inode() != state->netns_inode &&
+	    !netns_inode_alive(state->netns_inode))
+		return 1;
 	if (netns_current_inode() != state->netns_inode)
 		return mlb_fail(err, "cgroup %s was attached from another "
 				"network namespace (net:[%" PRIu64 "]); run "

@@ -4,7 +4,9 @@
 # sources, with downloads from the attached cgroup: watch measures the
 # uplinks in the shaped order and moves the weights the same way (order,
 # not numbers); no live uplink is starved (the floor); new connections
-# then favour the fast uplink, counted at the gateways; an uplink taken
+# then favour the fast uplink, counted at the gateways, and so do a LAN
+# client's flows forwarded by --lan (the slot table carries the measured
+# weights); an uplink taken
 # down leaves the balance at once and comes back; status, status --json
 # and metrics show capacity, round trip, weight and why; apply switches
 # rr, adaptive and least-conn in place with the same link, and sets the
@@ -14,12 +16,16 @@ cleanup() {
 	[ -n "${WATCH:-}" ] && kill "$WATCH" 2>/dev/null
 	[ -n "${HTTP:-}" ] && kill "$HTTP" 2>/dev/null
 	bed_destroy
+	[ -z "${LANNS:-}" ] || netns_destroy "$LANNS"
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 PORT=8080
 bed_create 3
+LANNS=$BED_ID-lan
+lan_client_create "$CLI" "$LANNS"
+in_cli sysctl -qw net.ipv4.ip_forward=1
 bed_strict_gateways 3
 bed_flow_counters mlbad 3
 RATES=(40 8 2)
@@ -37,15 +43,6 @@ for _ in $(seq 50); do
 done
 bed_snapshot > "$WORK/before"
 
-start_watch() {
-	"$MLB" watch --cgroup "$CG" 2>> "$WORK/watch.log" &
-	WATCH=$!
-}
-stop_watch() {
-	kill "$WATCH"
-	wait "$WATCH" 2>/dev/null
-	WATCH=
-}
 json() { "$MLB" status --cgroup "$CG" --json | jq -r ".attachments[0]$1"; }
 # capacity FIELD: "V0 V1 V2", the field of each uplink's capacity object.
 capacity() { json "| [.uplinks[].capacity.$1 | tostring] | join(\" \")"; }
@@ -75,9 +72,9 @@ ordered() { [ "$1" -gt "$2" ] && [ "$2" -gt "$3" ]; }
 
 # ---- watch measures the uplinks and moves the weights ------------------------
 
-check "attach --balance adaptive, equal starting weights" \
+check "attach --balance adaptive, equal starting weights, --lan lan0" \
 	"$MLB" attach --netns "$CLI" --cgroup "$CG" --balance adaptive \
-	--uplink up0 --uplink up1 --uplink up2
+	--uplink up0 --uplink up1 --uplink up2 --lan lan0
 check_eq "status --json says adaptive, floor 5" "adaptive 5" \
 	"$(json '| "\(.balance) \(.floor_pct)"')"
 check_eq "before watch: the given weights, nothing measured" "1 1 1|0 0 0" \
@@ -113,6 +110,14 @@ read -r S0 S1 S2 <<< "$(syns)"
 check "new connections favour the fast uplink at the gateways ($S0 $S1 $S2)" \
 	sh -c "[ $S0 -gt $S1 ] && [ $S0 -gt $S2 ]"
 check_eq "no download failed" 0 "$(failed_downloads)"
+in_inet nft reset counters table inet mlbad >/dev/null
+in_ns "$LANNS" sh -c "for i in \$(seq 30); do
+	curl -s -o /dev/null --max-time 10 http://$SERVER:$PORT/1000; done"
+read -r L0 L1 L2 <<< "$(syns)"
+check "the LAN client's 30 flows follow the measured weights ($L0 $L1 $L2)" \
+	sh -c "[ $L0 -gt $L1 ] && [ $L1 -ge $L2 ] && [ $((L0 + L1 + L2)) -eq 30 ]"
+check_eq "status --json counts them as LAN flows" 30 \
+	"$(json '| [.uplinks[].lan_flows] | add')"
 check_eq "no packet left with another uplink's source" "0 0 0 " "$(bed_spoofed 3)"
 
 # ---- failover keeps working ---------------------------------------------------
