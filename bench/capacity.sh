@@ -431,7 +431,7 @@ if command -v gnuplot >/dev/null; then
 		col=$((col + 1))
 	done
 	gnuplot <<GP 2>/dev/null || true
-set terminal pngcairo size 1000,520
+set terminal pngcairo size 1200,520
 set output "$OUT/capacity.png"
 set title "Batch makespan / the links' total rate (1 = the limit; lower is better; log scale; $ROUNDS round(s))"
 set style data histograms
@@ -440,7 +440,7 @@ set style fill solid 0.8 border -1
 set logscale y 2
 set yrange [0.8:*]
 set grid ytics
-set key top left
+set key outside right top
 plot $plot 1 with lines lw 2 lc "black" title "the limit"
 GP
 fi

@@ -139,15 +139,15 @@ check "detach" "$MLB" detach --cgroup "$CG"
 # ---- apply: modes in place, the floor, adapt=no -------------------------------
 
 CONF=$WORK/mlb-bpf.conf
-# write_conf BALANCE [POLICY LINE] [UP2 LINE]
+# write_conf BALANCE [POLICY LINES] [UP1 LINES]
 write_conf() {
 	cat > "$CONF" <<EOF
 [global]
 netns = $CLI
 [uplink up0]
 [uplink up1]
-[uplink up2]
 ${3:-}
+[uplink up2]
 [policy $CG]
 balance = $1
 ${2:-}
@@ -162,18 +162,20 @@ else
 	LINK=$(link_id)
 	write_conf adaptive "floor = 30" "weight = 100
 adapt = no"
-	check "apply balance = adaptive, floor 30, up2 adapt=no weight 100: in place" sh -c \
+	check "apply balance = adaptive, floor 30, up1 adapt=no weight 100: in place" sh -c \
 		"'$MLB' apply -c '$CONF' | grep -q 'update $CG: .*balance'"
 	check_eq "the same sock_create link" "$LINK" "$(link_id)"
-	check_eq "status --json: adaptive, floor 30, up2 does not adapt" "adaptive 30 false" \
-		"$(json '| "\(.balance) \(.floor_pct) \(.uplinks[2].adapt)"')"
+	check_eq "status --json: adaptive, floor 30, up1 does not adapt" "adaptive 30 false" \
+		"$(json '| "\(.balance) \(.floor_pct) \(.uplinks[1].adapt)"')"
 	start_watch
 	check "watch marks the uplinks up" wait_health 2 up
 	load 8
-	check_eq "up1 (a fifth of up0) held at the floor, 30 % of 1000" "300 floor" \
-		"$(json '.uplinks[1].capacity | "\(.weight) \(.why)"')"
-	check_eq "up2 keeps its given weight" "100 adapt=no" \
+	check_eq "up0 measured the fastest" "1000 measured" \
+		"$(json '.uplinks[0].capacity | "\(.weight) \(.why)"')"
+	check_eq "up2 (2 of 40 Mbit/s) held at the floor, 30 % of 1000" "300 floor" \
 		"$(json '.uplinks[2].capacity | "\(.weight) \(.why)"')"
+	check_eq "up1 keeps its given weight" "100 adapt=no" \
+		"$(json '.uplinks[1].capacity | "\(.weight) \(.why)"')"
 	stop_watch
 	write_conf least-conn
 	check "apply balance = least-conn: in place" sh -c "'$MLB' apply -c '$CONF' >/dev/null"
