@@ -18,7 +18,11 @@
 # Workloads, from curl processes in the attached cgroup:
 #   batch    30 downloads of 2 MB, 6 at a time: the makespan
 #   browse   200 requests of 20 kB, 10 at a time: p50 and p99 per request
-#   (--quick: 12 of 500 kB, 60 of 20 kB, one round unless --rounds)
+#   long     3 downloads of 10 MB and, beside them, the browse requests,
+#            all started at once: the long ones' makespan, and the
+#            requests' p50 and p99 while they run
+#   (--quick: 12 of 500 kB, 60 of 20 kB, long 2 MB, one round unless
+#   --rounds)
 # Methods, set up and removed in each round and shape, interleaved (the
 # order reversed every other round):
 #   alone    no mlb-bpf: the main table's default route via up0, the
@@ -61,10 +65,10 @@ while [ $# -gt 0 ]; do
 	esac
 done
 if [ "$QUICK" = 1 ]; then
-	BATCH_N=12 BATCH_BYTES=500000 BROWSE_N=60 CUT=2 MAXT=60
+	BATCH_N=12 BATCH_BYTES=500000 BROWSE_N=60 CUT=2 MAXT=60 LONG_BYTES=2000000
 	[ "$ROUNDS_SET" = 1 ] || ROUNDS=1
 else
-	BATCH_N=30 BATCH_BYTES=2000000 BROWSE_N=200 CUT=10 MAXT=300
+	BATCH_N=30 BATCH_BYTES=2000000 BROWSE_N=200 CUT=10 MAXT=300 LONG_BYTES=10000000
 fi
 BATCH_PAR=6 BROWSE_BYTES=20000 BROWSE_PAR=10 PORT=8080
 IFS=, read -ra SHAPE_LIST <<< "$SHAPES"
@@ -256,8 +260,9 @@ fetch() {
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'
 }
 
-# failed BYTES: downloads in $RAW/fetch that did not bring BYTES.
-failed() { awk -v b="$1" '$2 != b { n++ } END { print n + 0 }' "$RAW/fetch"; }
+# failed BYTES [FILE]: downloads in FILE ($RAW/fetch) that did not bring
+# BYTES.
+failed() { awk -v b="$1" '$2 != b { n++ } END { print n + 0 }' "${2:-$RAW/fetch}"; }
 
 # run_batch and run_browse append to $RAW/SHAPE.METHOD.{makespan,share,
 # fail,browse}: one line a round (browse: one line a request).
@@ -298,6 +303,28 @@ run_reweigh() {
 	if [ -s "$RAW/cut.at" ]; then
 		reweighed "$(cat "$RAW/cut.at")" >> "$RAW/C.$1.reweigh"
 	fi
+}
+
+# run_long METHOD: 3 downloads of LONG_BYTES and the browse requests
+# beside them, started together; appends the long ones' makespan to
+# $k.long and each request's time to $k.longsmall.
+run_long() {
+	local k=$RAW/$SHAPE.$1 t0 t1 p
+	apply_shape "$SHAPE"
+	cut_schedule "$SHAPE"
+	t0=$(date +%s%N)
+	yes "http://$SERVER:$PORT/$LONG_BYTES" | head -n 3 |
+		in_cgroup_ns "$CG" "$CLI" xargs -P 3 -n 1 curl -s -o /dev/null \
+			--max-time "$MAXT" -w '%{time_total} %{size_download}\n' \
+			> "$RAW/long" 2>/dev/null &
+	p=$!
+	fetch "$BROWSE_N" "$BROWSE_BYTES" "$BROWSE_PAR" >/dev/null
+	wait "$p"
+	t1=$(date +%s%N)
+	cut_cancel
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }' >> "$k.long"
+	awk '{ print $1 * 1000 }' "$RAW/fetch" >> "$k.longsmall"
+	echo $(($(failed "$LONG_BYTES" "$RAW/long") + $(failed "$BROWSE_BYTES"))) >> "$k.fail"
 }
 
 run_browse() {
@@ -341,6 +368,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			fi
 			run_batch "$m"
 			run_browse "$m"
+			run_long "$m"
 			run_reweigh "$m"
 			case $m in alone|ecmp) "teardown_$m" ;; *) teardown_mlb ;; esac
 		done
@@ -385,6 +413,7 @@ shape_title() {
 	echo "$ROUNDS round(s)$([ "$QUICK" = 1 ] && echo ', --quick'), $(date -u +%Y-%m-%d), $(nproc) CPUs, kernel $(uname -r), $ELAPSED s."
 	echo "Batch: $BATCH_N downloads of $BATCH_BYTES bytes, $BATCH_PAR at a time; makespan (median over rounds) and its ratio to the limit."
 	echo "Browse: $BROWSE_N requests of $BROWSE_BYTES bytes, $BROWSE_PAR at a time; time per request, percentiles over every round's requests."
+	echo "Long: 3 downloads of $LONG_BYTES bytes with the browse requests beside them, started together; the makespan (median over rounds; the limit row: all those bytes at the summed rate) and the requests' percentiles."
 	echo "The limit: the batch's payload bytes at the links' summed rate (headers add about 4.5 %, so about 1.05 is the best reachable)."
 	echo "Share: the batch's bytes the gateways sent via up0/up1/up2, per cent (the last round's)."
 	if [ "$HAVE_NETEM" = 1 ]; then
@@ -397,19 +426,22 @@ shape_title() {
 		echo
 		echo "## $(shape_title "$SHAPE")"
 		echo
-		echo "| method | batch makespan | ÷ limit | share up0/up1/up2 | browse p50 | browse p99 | failed |"
-		echo "|---|---|---|---|---|---|---|"
-		printf '| the links'"'"' total rate (the limit) | %.1f s | 1.00 | %s | | | |\n' "$lim" \
-			"$(shape_rates "$SHAPE" | awk '{ t = $1 + $2 + $3; printf "%.0f/%.0f/%.0f", 100 * $1 / t, 100 * $2 / t, 100 * $3 / t }')"
+		echo "| method | batch makespan | ÷ limit | share up0/up1/up2 | browse p50 | browse p99 | long makespan | requests beside p50 / p99 | failed |"
+		echo "|---|---|---|---|---|---|---|---|---|"
+		printf '| the links'"'"' total rate (the limit) | %.1f s | 1.00 | %s | | | %.1f s | | |\n' "$lim" \
+			"$(shape_rates "$SHAPE" | awk '{ t = $1 + $2 + $3; printf "%.0f/%.0f/%.0f", 100 * $1 / t, 100 * $2 / t, 100 * $3 / t }')" \
+			"$(limit_s "$SHAPE" $((3 * LONG_BYTES + BROWSE_N * BROWSE_BYTES)))"
 		row="$SHAPE"
 		for m in "${METHODS[@]}"; do
 			k=$RAW/$SHAPE.$m
 			span=$(median "$k.makespan")
 			ratio=$(awk -v a="$span" -v b="$lim" 'BEGIN { printf "%.2f", a / b }')
 			row+=" $ratio"
-			printf '| %s | %.1f s | %s | %s | %s ms | %s ms | %s |\n' "$(label "$m" "$SHAPE")" \
-				"$span" "$ratio" "$(tail -n 1 "$k.share")" "$(pct "$k.browse" 50)" \
-				"$(pct "$k.browse" 99)" "$(awk '{ s += $1 } END { print s + 0 }' "$k.fail")"
+			printf '| %s | %.1f s | %s | %s | %s ms | %s ms | %.1f s | %s / %s ms | %s |\n' \
+				"$(label "$m" "$SHAPE")" "$span" "$ratio" "$(tail -n 1 "$k.share")" \
+				"$(pct "$k.browse" 50)" "$(pct "$k.browse" 99)" "$(median "$k.long")" \
+				"$(pct "$k.longsmall" 50)" "$(pct "$k.longsmall" 99)" \
+				"$(awk '{ s += $1 } END { print s + 0 }' "$k.fail")"
 		done
 		echo "$row" >> "$RAW/plot.dat"
 		if [ "$SHAPE" = C ]; then
