@@ -1,9 +1,10 @@
 #!/bin/bash
-# balance_cost.sh - what --balance costs the kernel per socket, rr and
-# least-conn side by side, interleaved round by round (rr, least-conn,
-# then least-conn, rr, ...), medians.  Per socket: every BPF program
-# attached to the bed's cgroup (sock_create; for least-conn also
-# connect4 and sock_release, which count the socket), run_time_ns summed
+# balance_cost.sh - what --balance costs the kernel per socket, rr,
+# least-conn and adaptive side by side, interleaved round by round (the
+# order reversed every other round), medians.  Per socket: every BPF
+# program attached to the bed's cgroup (sock_create; for least-conn and
+# adaptive also connect4 and sock_release, which count the socket; no
+# watch runs, so adaptive weighs by the given weights), run_time_ns summed
 # over the programs (kernel.bpf_stats_enabled=1, restored after) divided
 # by the sockets made.  Two workloads of 20,000 sockets from two threads:
 # UDP sockets created and closed (the decision alone, as make bench's
@@ -61,7 +62,7 @@ BED_ID=mlbbc$$
 bed_create 3
 sysctl -qw kernel.bpf_stats_enabled=1
 for ((r = 1; r <= ROUNDS; r++)); do
-	if ((r % 2)); then order="rr least-conn"; else order="least-conn rr"; fi
+	if ((r % 2)); then order="rr least-conn adaptive"; else order="adaptive least-conn rr"; fi
 	for w in create connect; do
 		for m in $order; do
 			printf '\rbalance cost: round %d/%d %s %s   ' "$r" "$ROUNDS" "$w" "$m"
@@ -76,16 +77,17 @@ OUT=$ROOT/bench/results/balance_cost.md
 	echo "# BPF cost per socket by balancing mode"
 	echo
 	echo "$(uname -r), $(nproc) CPUs, 3 uplinks, $SOCKETS sockets from 2 threads per sample, median of $ROUNDS interleaved rounds (bench/balance_cost.sh)."
-	echo "ns per socket: run_time_ns of every program on the cgroup (sock_create; least-conn adds connect4 and sock_release) over the sockets made."
+	echo "ns per socket: run_time_ns of every program on the cgroup (sock_create; least-conn and adaptive add connect4 and sock_release) over the sockets made."
 	echo
-	echo "| workload | rr | least-conn |"
-	echo "|---|---|---|"
-	echo "| socket created and closed | $(median "$RAW/rr.create") | $(median "$RAW/least-conn.create") |"
-	echo "| UDP socket connected, then closed | $(median "$RAW/rr.connect") | $(median "$RAW/least-conn.connect") |"
+	echo "| workload | rr | least-conn | adaptive |"
+	echo "|---|---|---|---|"
+	echo "| socket created and closed | $(median "$RAW/rr.create") | $(median "$RAW/least-conn.create") | $(median "$RAW/adaptive.create") |"
+	echo "| UDP socket connected, then closed | $(median "$RAW/rr.connect") | $(median "$RAW/least-conn.connect") | $(median "$RAW/adaptive.connect") |"
 	echo
 	echo "Samples (ns per socket, in round order):"
 	echo
-	for f in rr.create least-conn.create rr.connect least-conn.connect; do
+	for f in rr.create least-conn.create adaptive.create rr.connect \
+		least-conn.connect adaptive.connect; do
 		echo "- $f: $(paste -sd' ' "$RAW/$f")"
 	done
 } > "$OUT"

@@ -18,7 +18,11 @@
 # Workloads, from curl processes in the attached cgroup:
 #   batch    30 downloads of 2 MB, 6 at a time: the makespan
 #   browse   200 requests of 20 kB, 10 at a time: p50 and p99 per request
-#   (--quick: 12 of 500 kB, 60 of 20 kB, one round unless --rounds)
+#   long     3 downloads of 10 MB and, beside them, the browse requests,
+#            all started at once: the long ones' makespan, and the
+#            requests' p50 and p99 while they run
+#   (--quick: 12 of 500 kB, 60 of 20 kB, long 2 MB, one round unless
+#   --rounds)
 # Methods, set up and removed in each round and shape, interleaved (the
 # order reversed every other round):
 #   alone    no mlb-bpf: the main table's default route via up0, the
@@ -28,6 +32,11 @@
 #            for B)
 #   wrong    weights 1:1:5, the most on the slowest uplink
 #   lc       --balance least-conn, equal weights
+#   ad       --balance adaptive, equal starting weights, attached and
+#            watch started just before the workload (cold: nothing
+#            measured yet)
+#   adwarm   the same after a warm-up of half a batch (watch has measured
+#            the links, as it has on a host where it runs all along)
 #   ecmp     no mlb-bpf: a multipath default route over the three
 #            uplinks, L4 hash, masquerade per uplink
 # Rates are shaped by tbf on each gwN.  Round trips need sch_netem; where
@@ -56,10 +65,10 @@ while [ $# -gt 0 ]; do
 	esac
 done
 if [ "$QUICK" = 1 ]; then
-	BATCH_N=12 BATCH_BYTES=500000 BROWSE_N=60 CUT=2 MAXT=60
+	BATCH_N=12 BATCH_BYTES=500000 BROWSE_N=60 CUT=2 MAXT=60 LONG_BYTES=2000000
 	[ "$ROUNDS_SET" = 1 ] || ROUNDS=1
 else
-	BATCH_N=30 BATCH_BYTES=2000000 BROWSE_N=200 CUT=10 MAXT=300
+	BATCH_N=30 BATCH_BYTES=2000000 BROWSE_N=200 CUT=10 MAXT=300 LONG_BYTES=10000000
 fi
 BATCH_PAR=6 BROWSE_BYTES=20000 BROWSE_PAR=10 PORT=8080
 IFS=, read -ra SHAPE_LIST <<< "$SHAPES"
@@ -68,17 +77,18 @@ for s in "${SHAPE_LIST[@]}"; do
 done
 
 MLB=${MLB:-$ROOT/build/mlb-bpf}
-METHODS=(alone rr oracle wrong lc ecmp)
+METHODS=(alone rr oracle wrong lc ad adwarm ecmp)
 [ -z "$METHODS_ARG" ] || IFS=, read -ra METHODS <<< "$METHODS_ARG"
 OUT=$ROOT/bench/results
 mkdir -p "$OUT"
 BED_ID=mlbcap$$
 GW2=10.102.0.1
 RAW=$(mktemp -d)
-SRV_PID='' CUT_PID=''
+SRV_PID='' CUT_PID='' WATCH_PID=''
 
 cleanup() {
 	[ -z "$CUT_PID" ] || kill "$CUT_PID" 2>/dev/null
+	[ -z "$WATCH_PID" ] || kill "$WATCH_PID" 2>/dev/null
 	[ -z "$SRV_PID" ] || kill "$SRV_PID" 2>/dev/null
 	bed_destroy
 	rm -rf "$RAW"
@@ -133,7 +143,7 @@ cut_schedule() {
 	[ "$1" = C ] || return 0
 	( trap 'kill $s 2>/dev/null; exit 0' TERM
 	  sleep "$CUT" & s=$!
-	  wait "$s" && link_shape 0 5 10 25000 ) &
+	  wait "$s" && link_shape 0 5 10 25000 && echo "$EPOCHREALTIME" > "$RAW/cut.at" ) &
 	CUT_PID=$!
 }
 cut_cancel() {
@@ -171,7 +181,40 @@ setup_oracle() {
 }
 setup_wrong() { weighted 1 1 5; }
 setup_lc() { attach --balance least-conn --uplink up0 --uplink up1 --uplink up2; }
-teardown_mlb() { "$MLB" detach --cgroup "$CG" >/dev/null; }
+# adaptive: watch's lines stamped with the time they came, for C's
+# reweighting time
+setup_ad() {
+	attach --balance adaptive --uplink up0 --uplink up1 --uplink up2 || return 1
+	"$MLB" watch --cgroup "$CG" 2> >(while IFS= read -r l; do
+		printf '%s %s\n' "$EPOCHREALTIME" "$l"; done >> "$RAW/watch.log") &
+	WATCH_PID=$!
+}
+setup_adwarm() {
+	setup_ad || return 1
+	apply_shape "$SHAPE"
+	fetch $((BATCH_N / 2)) "$BATCH_BYTES" "$BATCH_PAR" >/dev/null
+}
+teardown_mlb() {
+	if [ -n "$WATCH_PID" ]; then
+		kill "$WATCH_PID"
+		wait "$WATCH_PID" 2>/dev/null
+		WATCH_PID=''
+	fi
+	"$MLB" detach --cgroup "$CG" >/dev/null
+}
+
+# reweighed SINCE: seconds from SINCE (epoch, the cut) to watch's first
+# line after it giving up0 less weight than up1; "-" if none did.
+reweighed() {
+	awk -v t="$1" '$1 >= t && / weights / {
+		w0 = w1 = -1
+		for (i = 2; i < NF; i++) {
+			if ($i == "up0") w0 = $(i + 1)
+			if ($i == "up1") w1 = $(i + 1)
+		}
+		if (w0 >= 0 && w1 >= 0 && w0 < w1) { printf "%.1f\n", $1 - t; found = 1; exit }
+	} END { if (!found) print "-" }' "$RAW/watch.log"
+}
 # Kernel ECMP picks the source address before the L4 hash picks the
 # nexthop, so a connection may leave by another uplink than its address
 # belongs to: masquerade per uplink puts that right.
@@ -217,8 +260,9 @@ fetch() {
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'
 }
 
-# failed BYTES: downloads in $RAW/fetch that did not bring BYTES.
-failed() { awk -v b="$1" '$2 != b { n++ } END { print n + 0 }' "$RAW/fetch"; }
+# failed BYTES [FILE]: downloads in FILE ($RAW/fetch) that did not bring
+# BYTES.
+failed() { awk -v b="$1" '$2 != b { n++ } END { print n + 0 }' "${2:-$RAW/fetch}"; }
 
 # run_batch and run_browse append to $RAW/SHAPE.METHOD.{makespan,share,
 # fail,browse}: one line a round (browse: one line a request).
@@ -226,6 +270,7 @@ run_batch() {
 	local k=$RAW/$SHAPE.$1 b0 b1 span
 	apply_shape "$SHAPE"
 	b0=$(tx_bytes)
+	rm -f "$RAW/cut.at"
 	cut_schedule "$SHAPE"
 	span=$(fetch "$BATCH_N" "$BATCH_BYTES" "$BATCH_PAR")
 	cut_cancel
@@ -236,6 +281,50 @@ run_batch() {
 	echo "$b0 $b1" | awk '{ t = 0; for (i = 1; i <= 3; i++) { d[i] = $(i + 3) - $i; t += d[i] }
 		printf "%.0f/%.0f/%.0f\n", 100 * d[1] / t, 100 * d[2] / t, 100 * d[3] / t }' \
 		>> "$k.share"
+}
+
+# run_reweigh METHOD: for C under adaptive, downloads back to back (6 at a
+# time) for CUT + 15 s with the cut at CUT; appends to $RAW/C.METHOD.reweigh
+# the seconds watch took to give up0 less weight than up1.
+run_reweigh() {
+	local end pids=() w
+	[ "$SHAPE" = C ] && [ -n "$WATCH_PID" ] || return 0
+	apply_shape C
+	rm -f "$RAW/cut.at"
+	cut_schedule C
+	end=$(($(date +%s) + CUT + 15))
+	for w in 1 2 3 4 5 6; do
+		in_cgroup_ns "$CG" "$CLI" sh -c "while [ \$(date +%s) -lt $end ]; do
+			curl -s -o /dev/null --max-time 30 http://$SERVER:$PORT/$BATCH_BYTES; done" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	cut_cancel
+	if [ -s "$RAW/cut.at" ]; then
+		reweighed "$(cat "$RAW/cut.at")" >> "$RAW/C.$1.reweigh"
+	fi
+}
+
+# run_long METHOD: 3 downloads of LONG_BYTES and the browse requests
+# beside them, started together; appends the long ones' makespan to
+# $k.long and each request's time to $k.longsmall.
+run_long() {
+	local k=$RAW/$SHAPE.$1 t0 t1 p
+	apply_shape "$SHAPE"
+	cut_schedule "$SHAPE"
+	t0=$(date +%s%N)
+	yes "http://$SERVER:$PORT/$LONG_BYTES" | head -n 3 |
+		in_cgroup_ns "$CG" "$CLI" xargs -P 3 -n 1 curl -s -o /dev/null \
+			--max-time "$MAXT" -w '%{time_total} %{size_download}\n' \
+			> "$RAW/long" 2>/dev/null &
+	p=$!
+	fetch "$BROWSE_N" "$BROWSE_BYTES" "$BROWSE_PAR" >/dev/null
+	wait "$p"
+	t1=$(date +%s%N)
+	cut_cancel
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }' >> "$k.long"
+	awk '{ print $1 * 1000 }' "$RAW/fetch" >> "$k.longsmall"
+	echo $(($(failed "$LONG_BYTES" "$RAW/long") + $(failed "$BROWSE_BYTES"))) >> "$k.fail"
 }
 
 run_browse() {
@@ -279,6 +368,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			fi
 			run_batch "$m"
 			run_browse "$m"
+			run_long "$m"
+			run_reweigh "$m"
 			case $m in alone|ecmp) "teardown_$m" ;; *) teardown_mlb ;; esac
 		done
 	done
@@ -302,6 +393,8 @@ label() {
 	oracle) echo "mlb-bpf weights = rates ($(shape_weights "$2" | tr ' ' :))" ;;
 	wrong) echo "mlb-bpf wrong weights (1:1:5)" ;;
 	lc) echo "mlb-bpf --balance least-conn" ;;
+	ad) echo "mlb-bpf --balance adaptive, cold" ;;
+	adwarm) echo "mlb-bpf --balance adaptive, warm" ;;
 	ecmp) echo "kernel ECMP (L4 hash)" ;;
 	esac
 }
@@ -320,6 +413,7 @@ shape_title() {
 	echo "$ROUNDS round(s)$([ "$QUICK" = 1 ] && echo ', --quick'), $(date -u +%Y-%m-%d), $(nproc) CPUs, kernel $(uname -r), $ELAPSED s."
 	echo "Batch: $BATCH_N downloads of $BATCH_BYTES bytes, $BATCH_PAR at a time; makespan (median over rounds) and its ratio to the limit."
 	echo "Browse: $BROWSE_N requests of $BROWSE_BYTES bytes, $BROWSE_PAR at a time; time per request, percentiles over every round's requests."
+	echo "Long: 3 downloads of $LONG_BYTES bytes with the browse requests beside them, started together; the makespan (median over rounds; the limit row: all those bytes at the summed rate) and the requests' percentiles."
 	echo "The limit: the batch's payload bytes at the links' summed rate (headers add about 4.5 %, so about 1.05 is the best reachable)."
 	echo "Share: the batch's bytes the gateways sent via up0/up1/up2, per cent (the last round's)."
 	if [ "$HAVE_NETEM" = 1 ]; then
@@ -332,24 +426,33 @@ shape_title() {
 		echo
 		echo "## $(shape_title "$SHAPE")"
 		echo
-		echo "| method | batch makespan | ÷ limit | share up0/up1/up2 | browse p50 | browse p99 | failed |"
-		echo "|---|---|---|---|---|---|---|"
-		printf '| the links'"'"' total rate (the limit) | %.1f s | 1.00 | %s | | | |\n' "$lim" \
-			"$(shape_rates "$SHAPE" | awk '{ t = $1 + $2 + $3; printf "%.0f/%.0f/%.0f", 100 * $1 / t, 100 * $2 / t, 100 * $3 / t }')"
+		echo "| method | batch makespan | ÷ limit | share up0/up1/up2 | browse p50 | browse p99 | long makespan | requests beside p50 / p99 | failed |"
+		echo "|---|---|---|---|---|---|---|---|---|"
+		printf '| the links'"'"' total rate (the limit) | %.1f s | 1.00 | %s | | | %.1f s | | |\n' "$lim" \
+			"$(shape_rates "$SHAPE" | awk '{ t = $1 + $2 + $3; printf "%.0f/%.0f/%.0f", 100 * $1 / t, 100 * $2 / t, 100 * $3 / t }')" \
+			"$(limit_s "$SHAPE" $((3 * LONG_BYTES + BROWSE_N * BROWSE_BYTES)))"
 		row="$SHAPE"
 		for m in "${METHODS[@]}"; do
 			k=$RAW/$SHAPE.$m
 			span=$(median "$k.makespan")
 			ratio=$(awk -v a="$span" -v b="$lim" 'BEGIN { printf "%.2f", a / b }')
 			row+=" $ratio"
-			printf '| %s | %.1f s | %s | %s | %s ms | %s ms | %s |\n' "$(label "$m" "$SHAPE")" \
-				"$span" "$ratio" "$(tail -n 1 "$k.share")" "$(pct "$k.browse" 50)" \
-				"$(pct "$k.browse" 99)" "$(awk '{ s += $1 } END { print s + 0 }' "$k.fail")"
+			printf '| %s | %.1f s | %s | %s | %s ms | %s ms | %.1f s | %s / %s ms | %s |\n' \
+				"$(label "$m" "$SHAPE")" "$span" "$ratio" "$(tail -n 1 "$k.share")" \
+				"$(pct "$k.browse" 50)" "$(pct "$k.browse" 99)" "$(median "$k.long")" \
+				"$(pct "$k.longsmall" 50)" "$(pct "$k.longsmall" 99)" \
+				"$(awk '{ s += $1 } END { print s + 0 }' "$k.fail")"
 		done
 		echo "$row" >> "$RAW/plot.dat"
+		if [ "$SHAPE" = C ]; then
+			echo
+			echo "Re-weighing after the cut: seconds from the cut to the first weights watch put in force with up0 below up1, with 6 downloads running back to back through it (one figure a round; \"-\": not within 15 s):"
+			for m in ad adwarm; do
+				[ -s "$RAW/C.$m.reweigh" ] &&
+					echo "- $(label "$m" C): $(paste -sd' ' "$RAW/C.$m.reweigh") s"
+			done
+		fi
 	done
-	echo
-	echo "\`--balance adaptive\` is not built yet, so it is not a method here."
 } > "$OUT/capacity.md"
 
 if command -v gnuplot >/dev/null; then
@@ -360,7 +463,7 @@ if command -v gnuplot >/dev/null; then
 		col=$((col + 1))
 	done
 	gnuplot <<GP 2>/dev/null || true
-set terminal pngcairo size 1000,520
+set terminal pngcairo size 1200,520
 set output "$OUT/capacity.png"
 set title "Batch makespan / the links' total rate (1 = the limit; lower is better; log scale; $ROUNDS round(s))"
 set style data histograms
@@ -369,7 +472,7 @@ set style fill solid 0.8 border -1
 set logscale y 2
 set yrange [0.8:*]
 set grid ytics
-set key top left
+set key outside right top
 plot $plot 1 with lines lw 2 lc "black" title "the limit"
 GP
 fi

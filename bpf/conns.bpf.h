@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* conns.bpf.h - live connections per uplink, and --balance least-conn.
+/* conns.bpf.h - live connections per uplink, and --balance least-conn
+ * and adaptive.
  *
  * Included by mlb.bpf.c after next_uplink_turn().  A TCP or UDP socket that
- * sock_create gave an uplink in least-conn mode gets a charge record (map
- * sk_charge); connect() counts it on the uplink its final mark leads to
- * (after bypass, pin, sticky and a bound address had their say), and its
- * release takes the count back.  So a socket created and closed unused,
+ * sock_create gave an uplink in least-conn or adaptive mode gets a charge
+ * record (map sk_charge); connect() counts it on the uplink its final
+ * mark leads to (after bypass, pin, sticky and a bound address had their
+ * say), and its release takes the count back.  So a socket created and closed unused,
  * or an unconnected UDP socket, is never counted, and the release undoes
  * exactly what connect did, whatever the uplinks became meanwhile.
  */
@@ -70,14 +71,17 @@ static __always_inline __u64 choose(__u64 flag, __u64 yes, __u64 no)
 }
 
 /* The uplink with the fewest live connections per unit of weight
- * (c_i / w_i compared as c_i * w_b against c_b * w_i).  Ties are broken
+ * (c_i / w_i compared as c_i * w_b against c_b * w_i); adaptive counts
+ * the new socket too, (c_i + 1) / w_i, the shortest expected delay: an
+ * idle slow uplink then loses to a busy one whose weight is more than
+ * (its connections + 1) times larger.  Ties are broken
  * so that idle uplinks share new sockets as round-robin would: the slot
  * table's own choice, first, wins when it is among the lightest (all
  * idle: weighted round-robin, as rr); otherwise the lightest take turns
  * by the socket's number, turn.  Unlike the rest of the program these
  * are loops over the uplinks: two passes of at most nuplinks steps. */
 static __always_inline int least_conn_uplink(const struct mlb_config *cfg,
-					     int first, __u64 turn)
+					     int first, __u64 turn, __u64 extra)
 {
 	__u32 zero = 0, n = cfg->nuplinks, f = first & (MLB_MAX_UPLINKS - 1);
 	struct mlb_conns *c = bpf_map_lookup_elem(&conns, &zero);
@@ -88,7 +92,7 @@ static __always_inline int least_conn_uplink(const struct mlb_config *cfg,
 	if (!c || n > MLB_MAX_UPLINKS)
 		return first;
 	for (__u32 i = 0; i < MLB_MAX_UPLINKS && i < n; i++) {
-		__u64 w = cfg->weight[i], live = c->live[i];
+		__u64 w = cfg->weight[i], live = c->live[i] + extra;
 		__u64 l = live * best_w, r = best_c * w;
 		__u64 ok = nonzero(w), lt = below(l, r) & ok;
 		__u64 eq = (1 - nonzero(l - r)) & ok;
@@ -97,7 +101,7 @@ static __always_inline int least_conn_uplink(const struct mlb_config *cfg,
 		best_w = choose(lt, w, best_w);
 		ties = choose(lt, 1, ties + eq);
 	}
-	fl = c->live[f] * best_w;
+	fl = (c->live[f] + extra) * best_w;
 	fr = best_c * cfg->weight[f];
 	if (!ties || (cfg->weight[f] && fl == fr))
 		return first;
@@ -105,7 +109,8 @@ static __always_inline int least_conn_uplink(const struct mlb_config *cfg,
 	found = first;
 	for (__u32 i = 0; i < MLB_MAX_UPLINKS && i < n; i++) {
 		__u64 w = cfg->weight[i];
-		__u64 eq = (1 - nonzero(c->live[i] * best_w - best_c * w)) &
+		__u64 eq = (1 - nonzero((c->live[i] + extra) * best_w -
+					best_c * w)) &
 			   nonzero(w);
 
 		/* the pick-th of the lightest: pick counts down through them */
@@ -115,8 +120,9 @@ static __always_inline int least_conn_uplink(const struct mlb_config *cfg,
 	return found;
 }
 
-/* sock_create, least-conn: the uplink for a TCP or UDP socket, and its
- * charge record, which makes this policy the one that counts it. */
+/* sock_create, least-conn and adaptive: the uplink for a TCP or UDP
+ * socket, and its charge record, which makes this policy the one that
+ * counts it. */
 static __always_inline int choose_least_conn(struct bpf_sock *sk,
 					     const struct mlb_config *cfg,
 					     int first, __u64 turn)
@@ -124,10 +130,12 @@ static __always_inline int choose_least_conn(struct bpf_sock *sk,
 	struct mlb_sk_charge *ch;
 	int uplink;
 
-	if (!can_count_conns || cfg->balance != MLB_BALANCE_LEAST_CONN ||
-	    !carries_connections(sk))
+	if (!can_count_conns || !carries_connections(sk) ||
+	    (cfg->balance != MLB_BALANCE_LEAST_CONN &&
+	     cfg->balance != MLB_BALANCE_ADAPTIVE))
 		return first;
-	uplink = least_conn_uplink(cfg, first, turn);
+	uplink = least_conn_uplink(cfg, first, turn,
+				   cfg->balance == MLB_BALANCE_ADAPTIVE);
 	ch = bpf_sk_storage_get(&sk_charge, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (ch) {
 		ch->state = MLB_CHARGE_NONE;

@@ -29,6 +29,7 @@ struct attach_request {
 	unsigned ndests;
 	unsigned sticky_seconds;
 	unsigned balance;		/* MLB_BALANCE_* */
+	unsigned floor_pct;		/* --floor (0: the default) */
 	char lan[MLB_MAX_LAN][IF_NAMESIZE];	/* --lan interfaces */
 	unsigned nlan;
 };

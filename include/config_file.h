@@ -25,6 +25,7 @@ struct mlb_config_policy {
 	unsigned ndests;
 	unsigned sticky_seconds;	/* 0: off */
 	unsigned balance;		/* MLB_BALANCE_* */
+	unsigned floor_pct;		/* floor =, 0: the default */
 	bool record_sockets;
 	char lan[MLB_MAX_LAN][IF_NAMESIZE];	/* in one policy at most */
 	unsigned nlan;

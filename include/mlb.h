@@ -60,6 +60,10 @@ struct mlb_sticky {
  * record that never set it means round-robin. */
 #define MLB_BALANCE_RR 0		/* the slot table, by weight */
 #define MLB_BALANCE_LEAST_CONN 1	/* fewest live connections per weight */
+/* The weights are watch's measure of what each uplink carries, and a
+ * new socket takes the uplink where it would get the largest share of
+ * that: the fewest (live connections + 1) per unit of weight. */
+#define MLB_BALANCE_ADAPTIVE 2
 
 /* Settings the program reads for every socket (map "settings", one entry). */
 struct mlb_config {
@@ -120,6 +124,33 @@ struct mlb_conns {
 struct mlb_sk_charge {
 	__u32 state;			/* MLB_CHARGE_* */
 	__u32 uplink;
+};
+
+/* --balance adaptive: what watch measured of one uplink and the weight
+ * it set (pinned map "capacity", one entry per uplink; written by watch
+ * only, made by the first watch that needs it).  The counters are where
+ * the last sample ended, so a restarted watch carries on. */
+#define MLB_WEIGHT_WHY_START 1		/* the given weight: none measured yet */
+#define MLB_WEIGHT_WHY_MEASURED 2	/* its share of the measured capacity */
+#define MLB_WEIGHT_WHY_FLOOR 3		/* measured below the floor: held at it */
+#define MLB_WEIGHT_WHY_STEP 4		/* moving toward its share, a bounded step */
+#define MLB_WEIGHT_WHY_FIXED 5		/* adapt=no: the given weight */
+#define MLB_WEIGHT_WHY_DOWN 6		/* down: takes no new sockets */
+#define MLB_WEIGHT_WHY_UNMEASURED 7	/* others measured, not it: the most */
+
+struct mlb_capacity {
+	__u64 bps;			/* capacity, bits/s (0: not measured) */
+	__u64 sample_bps;		/* the last sample's rate */
+	__u64 rx_bytes;			/* the interface's counters at */
+	__u64 tx_bytes;			/* the last sample */
+	__u64 sampled_us;		/* CLOCK_MONOTONIC, µs; 0: none yet */
+	__u64 changed;			/* weight last changed, epoch seconds */
+	__u32 ifindex;			/* whose counters those are */
+	__u32 lows;			/* busy samples in a row below bps */
+	__u32 weight;			/* in force (0: none set yet) */
+	__u32 why;			/* MLB_WEIGHT_WHY_* */
+	__u32 rtt_us;			/* the probes' round trip at the sample */
+	__u32 rtt_min_us;		/* the least of late (no queue) */
 };
 
 /* Containers (mlb_tc_container, on the host end of each container's veth).

@@ -6,6 +6,7 @@
 #define MLB_NETNS_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -31,5 +32,11 @@ uint64_t netns_current_inode(void);
 
 /* Inode of the namespace at path (0 on error). */
 uint64_t netns_inode_of(const char *path);
+
+/* Whether a network namespace with this inode still exists as far as
+ * can be seen: a process in it, or a bind mount of it (ip netns, a
+ * container runtime).  One held only by another process's open file
+ * descriptor is not seen. */
+bool netns_inode_alive(uint64_t inode);
 
 #endif

@@ -36,6 +36,7 @@ struct mlb_uplink_spec {
 	unsigned timeout_ms;
 	unsigned down;
 	unsigned up;
+	bool fixed;			/* adapt=no: --balance adaptive keeps weight */
 };
 
 #define MLB_COUNT_MAX 100		/* down=, up= */
@@ -46,7 +47,8 @@ int mlb_parse_uplink(const char *arg, struct mlb_uplink_spec *out,
 		     struct mlb_err *err);
 
 /* Set one KEY=VALUE of an uplink spec whose ifname is set (weight,
- * gateway, gateway6, probe, probe-type, interval, timeout, down, up), as
+ * gateway, gateway6, probe, probe-type, interval, timeout, down, up,
+ * adapt), as
  * a configuration file gives them; probe takes a list of addresses
  * separated by commas or spaces.  Errors name the uplink and the key. */
 int mlb_uplink_set(struct mlb_uplink_spec *out, const char *key,
@@ -82,10 +84,15 @@ int mlb_parse_dest(const char *arg, unsigned action, struct mlb_dest_spec *out,
 int mlb_add_lan(char (*names)[IF_NAMESIZE], unsigned *n, const char *arg,
 		struct mlb_err *err);
 
-/* --balance and balance =: "rr" or "least-conn" into MLB_BALANCE_*.  The
- * error names what (the option or the key) and the value. */
+/* --balance and balance =: "rr", "least-conn" or "adaptive" into
+ * MLB_BALANCE_*.  The error names what (the option or the key) and the
+ * value. */
 int mlb_parse_balance(const char *arg, const char *what, unsigned *out,
 		      struct mlb_err *err);
+
+/* --floor and floor =: a percentage, MLB_FLOOR_MIN..MLB_FLOOR_MAX. */
+int mlb_parse_floor(const char *arg, const char *what, unsigned *out,
+		    struct mlb_err *err);
 
 /* The word for a balancing mode, as the user writes it. */
 const char *mlb_balance_name(unsigned balance);

@@ -17,14 +17,16 @@
 int mlb_build_slots(const unsigned *weights, unsigned n, uint8_t *slots,
 		    unsigned max_slots, unsigned *len);
 
-/* The weights new sockets get now: each uplink's weight from the state,
- * 0 for an uplink health says is down (health may be NULL: none is).
+/* The weights new sockets get now: each uplink's weight from given (NULL:
+ * the state's; --balance adaptive: the ones watch measured), 0 for an
+ * uplink health says is down (health may be NULL: none is).
  * With last-resort=unreachable one more entry follows the uplinks, 1 only
  * when no weighted uplink is up.  Returns the number of entries written to
  * weights (room for MLB_MAX_UPLINKS + 1); *live counts the weighted
  * uplinks that are up. */
 unsigned mlb_live_weights(const struct mlb_state *state,
-			  const struct mlb_health *health, unsigned *weights,
+			  const struct mlb_health *health,
+			  const unsigned *given, unsigned *weights,
 			  unsigned *live);
 
 #endif

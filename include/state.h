@@ -18,8 +18,9 @@
 /* The record's layout version.  The record only grows at its end: the
  * record of version N is the first mlb_state_size(N) bytes of today's
  * (state_version.h), so a newer mlb-bpf reads an older one's and the
- * fields it lacked read 0.  6: 0.1.0; 7: made_by. */
-#define MLB_STATE_VERSION 7
+ * fields it lacked read 0.  6: 0.1.0; 7: made_by (0.2.0); 8: floor_pct
+ * and fixed (--balance adaptive). */
+#define MLB_STATE_VERSION 8
 
 /* Defaults chosen to stay clear of the common mark users: kube-proxy
  * (0x4000, 0x8000), Cilium (0x0f00 and the upper 16 bits), Calico
@@ -76,6 +77,14 @@ struct mlb_state_uplink {
 	__u32 gateway6[4];
 	__u32 gateway6_given;	/* gateway6= given: never follow main's */
 };
+
+/* Whether a balancing mode counts live connections (charged at
+ * connect, discharged at close: the sock_release hook, sk_charge). */
+static inline bool mlb_balance_counts_conns(__u32 balance)
+{
+	return balance == MLB_BALANCE_LEAST_CONN ||
+	       balance == MLB_BALANCE_ADAPTIVE;
+}
 
 /* Whether an address of four words (addr6, gateway6; an IPv4 one in the
  * first word) is "none". */
@@ -159,7 +168,22 @@ struct mlb_state {
 	__u32 pad;
 	/* version 7 */
 	char made_by[16];		/* the release that attached ("": 0.1.0) */
+	/* version 8: --balance adaptive */
+	__u32 floor_pct;		/* --floor (0: MLB_DEFAULT_FLOOR_PCT) */
+	__u32 pad8;
+	__u64 fixed;			/* bit i: uplink i has adapt=no */
 };
+
+/* --floor: no measured weight falls below this percentage of the
+ * largest, so every live uplink keeps some new sockets. */
+#define MLB_DEFAULT_FLOOR_PCT 5
+#define MLB_FLOOR_MIN 1
+#define MLB_FLOOR_MAX 100
+
+static inline unsigned mlb_floor_pct(const struct mlb_state *s)
+{
+	return s->floor_pct ? s->floor_pct : MLB_DEFAULT_FLOOR_PCT;
+}
 
 /* One uplink's health as `watch` last saw it (pinned map "health", one
  * entry per uplink), for status to show. */

@@ -57,7 +57,7 @@ if [ -z "$DEB" ]; then
 		tar -c --exclude=./build --exclude=./.git -f - .
 	fi) | tar -x -C "$TMP/src" -f -
 	echo "building the package (dpkg-buildpackage -us -uc -b)..." >&2
-	if ! (cd "$TMP/src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	if ! (cd "$TMP/src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD \
 	    dpkg-buildpackage -us -uc -b) > "$TMP/build.log" 2>&1; then
 		tail -20 "$TMP/build.log" >&2
 		echo "build-image.sh: dpkg-buildpackage failed" >&2

@@ -22,6 +22,7 @@
 #include "cgroup.h"
 #include "journal.h"
 #include "loader.h"
+#include "loader_capacity.h"
 #include "netns.h"
 #include "recover.h"
 #include "route.h"
@@ -149,6 +150,10 @@ static void in_place_changes(const struct mlb_state *have,
 		note_change(buf, len, "sticky");
 	if (have->balance != want->balance)
 		note_change(buf, len, "balance");
+	if (mlb_floor_pct(have) != mlb_floor_pct(want))
+		note_change(buf, len, "floor");
+	if (have->fixed != want->fixed)
+		note_change(buf, len, "adapt");
 	if (probes)
 		note_change(buf, len, "probe settings");
 }
@@ -361,7 +366,7 @@ static int update_to(const struct mlb_state *have,
 		     const struct mlb_state *next, struct mlb_err *err)
 {
 	struct mlb_health health[MLB_MAX_UPLINKS];
-	unsigned weights[MLB_MAX_UPLINKS + 1], live, n;
+	unsigned weights[MLB_MAX_UPLINKS + 1], adaptive[MLB_MAX_UPLINKS], live, n;
 	char path[sizeof(next->cgroup_path)];
 	const struct mlb_state records[2] = { *next, *have };
 	struct mlb_pins pins;
@@ -384,7 +389,12 @@ static int update_to(const struct mlb_state *have,
 	    loader_set_balance(&pins, next, cgroup_fd, err) ||
 	    loader_read_health(&pins, next->nuplinks, health, err))
 		goto out_journal;
-	n = mlb_live_weights(next, health, weights, &live);
+	/* adaptive: the weights watch measured stay in force */
+	n = mlb_live_weights(next, health,
+			     next->balance == MLB_BALANCE_ADAPTIVE &&
+			     loader_capacity_weights(next->cgroup_id,
+						     next->nuplinks, adaptive) ?
+			     adaptive : NULL, weights, &live);
 	ret = loader_set_weights(&pins, weights, n, err);
 out_journal:
 	journal_end(next->cgroup_id);
@@ -416,6 +426,8 @@ static int update_in_place(const struct policy_plan *pl, struct mlb_err *err)
 	memcpy(next.dests, pl->want.dests, sizeof(next.dests));
 	next.sticky_seconds = pl->want.sticky_seconds;
 	next.balance = pl->want.balance;
+	next.floor_pct = pl->want.floor_pct;
+	next.fixed = pl->want.fixed;
 	return update_to(&pl->have, &next, err);
 }
 

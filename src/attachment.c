@@ -34,6 +34,10 @@ int attachment_enter_netns(const struct mlb_state *state,
 	}
 	if (netns_return_home(err))
 		return -1;
+	/* made from inside a namespace (nsenter) that is gone since */
+	if (netns_current_inode() != state->netns_inode &&
+	    !netns_inode_alive(state->netns_inode))
+		return 1;
 	if (netns_current_inode() != state->netns_inode)
 		return mlb_fail(err, "cgroup %s was attached from another "
 				"network namespace (net:[%" PRIu64 "]); run "
@@ -331,6 +335,7 @@ static int validate_request(const struct attach_request *req,
 		return -1;
 	state->sticky_seconds = req->sticky_seconds;
 	state->balance = req->balance;
+	state->floor_pct = req->floor_pct;
 	if (copy_lan(req, state, err))
 		return -1;
 	state->last_resort = req->last_resort;
@@ -345,6 +350,8 @@ static int validate_request(const struct attach_request *req,
 		snprintf(u->ifname, sizeof(u->ifname), "%s",
 			 req->uplinks[i].ifname);
 		u->weight = req->uplinks[i].weight;
+		if (req->uplinks[i].fixed)
+			state->fixed |= 1ULL << i;
 		u->mark = marks[i];
 		u->table = tables[i];
 		copy_health_settings(&req->uplinks[i], u);

@@ -496,6 +496,7 @@ void config_policy_request(const struct mlb_config_file *cf, unsigned p,
 	req->ndests = policy->ndests;
 	req->sticky_seconds = policy->sticky_seconds;
 	req->balance = policy->balance;
+	req->floor_pct = policy->floor_pct;
 	memcpy(req->lan, policy->lan, sizeof(req->lan));
 	req->nlan = policy->nlan;
 }

@@ -175,6 +175,17 @@ static int set_balance(struct parser *p, const struct key *key,
 	return 0;
 }
 
+static int set_floor(struct parser *p, const struct key *key,
+		     const char *value)
+{
+	struct mlb_err e;
+
+	if (mlb_parse_floor(value, key->name,
+			    &p->cf->policies[p->index].floor_pct, &e))
+		return config_relay(p, p->line, &e);
+	return 0;
+}
+
 static int set_uplink_key(struct parser *p, const struct key *key,
 			  const char *value)
 {
@@ -313,6 +324,8 @@ static const struct key keys[K_COUNT] = {
 			       .set = set_record_sockets },
 	[K_LAN] = { "lan", POLICY, KEY_LIST, .set = add_items, .add = add_lan },
 	[K_BALANCE] = { "balance", POLICY, 0, .set = set_balance },
+	[K_FLOOR] = { "floor", POLICY, 0, .set = set_floor },
+	[K_ADAPT] = { "adapt", UPLINK, 0, .set = set_uplink_key },
 };
 
 /* Keys */

@@ -52,7 +52,8 @@ static const struct feature_info table[FEAT_COUNT] = {
 			   "bpf_setsockopt in cgroup/sendmsg4" },
 	[FEAT_SK_STORAGE] = { "sk_storage",
 			      "socket storage in cgroup/sock_create", "5.9",
-			      "--record-sockets, --balance least-conn",
+			      "--record-sockets, --balance least-conn and "
+			      "adaptive",
 			      "bpf_sk_storage_get in cgroup/sock_create" },
 	[FEAT_CT_KFUNCS] = { "ct_kfuncs", "the conntrack kfuncs", "5.18",
 			     "--lan", "bpf_skb_ct_lookup" },
@@ -475,6 +476,12 @@ static const char *destination_option(const struct mlb_state *state)
 	return state->dests[0].action == MLB_DEST_PIN ? "--pin" : "--bypass";
 }
 
+static const char *balance_option(const struct mlb_state *state)
+{
+	return state->balance == MLB_BALANCE_ADAPTIVE ? "--balance adaptive" :
+							"--balance least-conn";
+}
+
 int features_check_state(const struct mlb_state *state, struct mlb_err *err)
 {
 	for (int f = 0; f < FEAT_COUNT; f++)
@@ -484,12 +491,12 @@ int features_check_state(const struct mlb_state *state, struct mlb_err *err)
 	if (state->record_sockets &&
 	    features_require(FEAT_SK_STORAGE, "--record-sockets", true, err))
 		return -1;
-	if (state->balance == MLB_BALANCE_LEAST_CONN &&
-	    (features_require(FEAT_SK_STORAGE, "--balance least-conn", true,
+	if (mlb_balance_counts_conns(state->balance) &&
+	    (features_require(FEAT_SK_STORAGE, balance_option(state), true,
 			      err) ||
-	     features_require(FEAT_CONNECT, "--balance least-conn", true,
+	     features_require(FEAT_CONNECT, balance_option(state), true,
 			      err) ||
-	     features_require(FEAT_SENDMSG, "--balance least-conn", true,
+	     features_require(FEAT_SENDMSG, balance_option(state), true,
 			      err)))
 		return -1;
 	if ((state->ndests || state->sticky_seconds) &&

@@ -731,9 +731,9 @@ int loader_set_balance(const struct mlb_pins *pins,
 	loader_pin_dir(pins->cgroup_id, dir, sizeof(dir));
 	if (settings_read(pins, &cfg, err))
 		return -1;
-	/* to least-conn: the counting hooks first, so the first socket
-	 * least-conn charges is already discharged on close */
-	if (state->balance == MLB_BALANCE_LEAST_CONN &&
+	/* to a counting mode: the counting hooks first, so the first
+	 * socket it charges is already discharged on close */
+	if (mlb_balance_counts_conns(state->balance) &&
 	    loader_sync_hooks(cgroup_fd, dir, state, err))
 		return -1;
 	cfg.balance = state->balance;

@@ -70,7 +70,7 @@ int loader_unpin(const char *path)
 static unsigned wanted_for(const struct mlb_state *state)
 {
 	return (loader_wants_dest_programs(state) ? FOR_DEST : 0) |
-	       (state->balance == MLB_BALANCE_LEAST_CONN ? FOR_CONNS : 0);
+	       (mlb_balance_counts_conns(state->balance) ? FOR_CONNS : 0);
 }
 
 /* The release hook stays once attached, until detach: a socket counted

@@ -107,6 +107,7 @@ enum {
 	OPT_PIN,
 	OPT_STICKY,
 	OPT_BALANCE,
+	OPT_FLOOR,
 	OPT_LAN,
 	OPT_METRICS_LISTEN,
 };
@@ -154,6 +155,7 @@ static int cmd_attach(int argc, char **argv)
 		{ "pin", required_argument, NULL, OPT_PIN },
 		{ "sticky", required_argument, NULL, OPT_STICKY },
 		{ "balance", required_argument, NULL, OPT_BALANCE },
+		{ "floor", required_argument, NULL, OPT_FLOOR },
 		{ "lan", required_argument, NULL, OPT_LAN },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -225,6 +227,13 @@ static int cmd_attach(int argc, char **argv)
 		case OPT_BALANCE:
 			if (mlb_parse_balance(optarg, "--balance", &req.balance,
 					      &err)) {
+				error_line("%s", err.msg);
+				return EXIT_USAGE;
+			}
+			continue;
+		case OPT_FLOOR:
+			if (mlb_parse_floor(optarg, "--floor", &req.floor_pct,
+					    &err)) {
 				error_line("%s", err.msg);
 				return EXIT_USAGE;
 			}

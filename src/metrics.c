@@ -8,20 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
-#include <netlink/netlink.h>
-#include <netlink/route/link.h>
 
+#include "capacity.h"
+#include "link_stats.h"
 #include "loader.h"
+#include "loader_capacity.h"
 #include "metrics.h"
 #include "netns.h"
 
 #define MAX_ATTACHMENTS 256
-
-/* An interface's counters, as the kernel keeps them. */
-struct link_stats {
-	bool read;		/* false: the interface could not be found */
-	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
-};
 
 /* Everything written for one attachment. */
 struct view {
@@ -31,6 +26,7 @@ struct view {
 	struct mlb_health health[MLB_MAX_UPLINKS];
 	struct link_stats stats[MLB_MAX_UPLINKS];
 	uint64_t live[MLB_MAX_UPLINKS];		/* live connections */
+	struct mlb_capacity capacity[MLB_MAX_UPLINKS];	/* adaptive */
 };
 
 /* ---- reading ------------------------------------------------------------ */
@@ -45,32 +41,15 @@ static bool covered(const struct mlb_state *state, const char *under)
 			   state->cgroup_path[n] == '/' || under[n - 1] == '/'));
 }
 
-/* The counters of the uplinks' interfaces, asked of the kernel over
- * rtnetlink in the namespace the caller is in. */
+/* The counters of the uplinks' interfaces, in the namespace the caller
+ * is in. */
 static void read_stats_here(struct view *v)
 {
-	struct nl_sock *sk = nl_socket_alloc();
+	char names[MLB_MAX_UPLINKS][IF_NAMESIZE];
 
-	if (!sk)
-		return;
-	if (nl_connect(sk, NETLINK_ROUTE) == 0)
-		for (unsigned i = 0; i < v->state.nuplinks; i++) {
-			struct link_stats *s = &v->stats[i];
-			struct rtnl_link *link = NULL;
-
-			if (rtnl_link_get_kernel(sk, 0, v->state.uplinks[i].ifname,
-						 &link) < 0)
-				continue;	/* gone: no samples */
-			s->read = true;
-			s->rx_bytes = rtnl_link_get_stat(link, RTNL_LINK_RX_BYTES);
-			s->tx_bytes = rtnl_link_get_stat(link, RTNL_LINK_TX_BYTES);
-			s->rx_packets = rtnl_link_get_stat(link,
-							   RTNL_LINK_RX_PACKETS);
-			s->tx_packets = rtnl_link_get_stat(link,
-							   RTNL_LINK_TX_PACKETS);
-			rtnl_link_put(link);
-		}
-	nl_socket_free(sk);
+	for (unsigned i = 0; i < v->state.nuplinks; i++)
+		memcpy(names[i], v->state.uplinks[i].ifname, IF_NAMESIZE);
+	link_stats_read(names, v->state.nuplinks, v->stats);
 }
 
 /* The uplinks live in the attachment's namespace (--netns): enter it for
@@ -106,7 +85,8 @@ static int read_view(uint64_t id, struct view *v, struct mlb_err *err)
 		return -1;
 	ret = loader_read_attachment(&pins, &v->state, v->counts, v->health,
 				     &v->prog, err) ||
-	      loader_read_conns(&pins, v->state.nuplinks, v->live, err);
+	      loader_read_conns(&pins, v->state.nuplinks, v->live, err) ||
+	      loader_capacity_view(id, v->state.nuplinks, v->capacity, err);
 	loader_close(&pins);
 	return ret ? -1 : 0;
 }
@@ -217,6 +197,38 @@ static void write_info(FILE *out, const struct view *views, unsigned n,
 	}
 }
 
+/* --balance adaptive: what watch measured and the weight it set, for
+ * the attachments that have them. */
+static void write_capacity(FILE *out, const struct view *views, unsigned n)
+{
+	family(out, "mlb_uplink_capacity_bits_per_second", "gauge",
+	       "What the uplink carries as --balance adaptive measured it "
+	       "(only once measured).");
+	for (unsigned a = 0; a < n; a++)
+		for (unsigned i = 0; i < views[a].state.nuplinks; i++)
+			if (views[a].capacity[i].bps)
+				sample_u64(out, "mlb_uplink_capacity_bits_per_"
+					   "second", &views[a].state,
+					   views[a].state.uplinks[i].ifname,
+					   views[a].capacity[i].bps);
+	family(out, "mlb_uplink_weight_in_force", "gauge",
+	       "The weight --balance adaptive put in force, with why as a "
+	       "label (only where watch set one).");
+	for (unsigned a = 0; a < n; a++)
+		for (unsigned i = 0; i < views[a].state.nuplinks; i++) {
+			const struct mlb_capacity *c = &views[a].capacity[i];
+
+			if (!c->why)
+				continue;
+			fputs("mlb_uplink_weight_in_force{", out);
+			label(out, "cgroup", views[a].state.cgroup_path, true);
+			label(out, "uplink", views[a].state.uplinks[i].ifname,
+			      false);
+			label(out, "why", capacity_why_name(c->why), false);
+			fprintf(out, "} %u\n", c->weight);
+		}
+}
+
 static void write_sockets(FILE *out, const struct view *views, unsigned n)
 {
 	family(out, "mlb_sockets_assigned_total", "counter",
@@ -237,7 +249,7 @@ static void write_sockets(FILE *out, const struct view *views, unsigned n)
 				   views[a].counts[views[a].state.nuplinks]);
 	family(out, "mlb_uplink_live_connections", "gauge",
 	       "TCP and connected UDP sockets open now on the uplink, as "
-	       "--balance least-conn counts them (0 with rr).");
+	       "--balance least-conn and adaptive count them (0 with rr).");
 	for (unsigned a = 0; a < n; a++)
 		for (unsigned i = 0; i < views[a].state.nuplinks; i++)
 			sample_u64(out, "mlb_uplink_live_connections",
@@ -251,6 +263,7 @@ static void write_sockets(FILE *out, const struct view *views, unsigned n)
 			sample_u64(out, "mlb_uplink_weight", &views[a].state,
 				   views[a].state.uplinks[i].ifname,
 				   views[a].state.uplinks[i].weight);
+	write_capacity(out, views, n);
 }
 
 static void write_health(FILE *out, const struct view *views, unsigned n)

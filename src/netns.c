@@ -1,5 +1,6 @@
 /* netns.c - entering a network namespace by name or path (see netns.h). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -84,6 +85,50 @@ uint64_t netns_inode_of(const char *path)
 	struct stat st;
 
 	return stat(path, &st) ? 0 : (uint64_t)st.st_ino;
+}
+
+/* An nsfs bind mount of that inode in the mount table. */
+static bool mounted(uint64_t inode)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096], where[4096];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		const char *sep = strstr(line, " - nsfs ");
+
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ...; octal escapes in
+		 * MOUNTPOINT (a space) are rare for netns paths: skipped */
+		if (sep && sscanf(line, "%*s %*s %*s %*s %4095s", where) == 1)
+			found = netns_inode_of(where) == inode;
+	}
+	fclose(f);
+	return found;
+}
+
+bool netns_inode_alive(uint64_t inode)
+{
+	char path[300];
+	struct dirent *de;
+	DIR *d;
+	bool found;
+
+	if (!inode || mounted(inode))
+		return inode != 0;
+	d = opendir("/proc");
+	if (!d)
+		return true;	/* cannot tell: say it is there */
+	found = false;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/ns/net", de->d_name);
+		found = netns_inode_of(path) == inode;
+	}
+	closedir(d);
+	return found;
 }
 
 uint64_t netns_current_inode(void)

@@ -113,13 +113,13 @@ static int parse_count(const char *arg, const char *key, const char *value,
 
 /* Keys of an uplink spec that may be given once each. */
 enum { KEY_WEIGHT, KEY_GATEWAY, KEY_GATEWAY6, KEY_PROBE, KEY_PROBE_TYPE,
-       KEY_INTERVAL, KEY_TIMEOUT, KEY_DOWN, KEY_UP, KEY_COUNT };
+       KEY_INTERVAL, KEY_TIMEOUT, KEY_DOWN, KEY_UP, KEY_ADAPT, KEY_COUNT };
 static const char *const key_names[KEY_COUNT] = {
 	"weight", "gateway", "gateway6", "probe", "probe-type", "interval",
-	"timeout", "down", "up",
+	"timeout", "down", "up", "adapt",
 };
 #define KEY_LIST "weight=, gateway=, gateway6=, probe=, probe-type=, " \
-		 "interval=, timeout=, down= or up="
+		 "interval=, timeout=, down=, up= or adapt="
 
 static int key_index(const char *key)
 {
@@ -174,6 +174,12 @@ static int set_uplink_key(const char *arg, int key, const char *name,
 		return 0;
 	case KEY_DOWN:
 		return parse_count(arg, "down", value, &out->down, err);
+	case KEY_ADAPT:
+		if (strcmp(value, "yes") && strcmp(value, "no"))
+			return mlb_fail(err, "uplink \"%s\": adapt must be yes "
+					"or no", arg);
+		out->fixed = !strcmp(value, "no");
+		return 0;
 	default:
 		return parse_count(arg, "up", value, &out->up, err);
 	}
@@ -437,10 +443,11 @@ int mlb_check_priority(uint32_t priority, struct mlb_err *err)
 	return 0;
 }
 
-/* Indexed by MLB_BALANCE_*; a mode to come (adaptive) takes the next. */
+/* Indexed by MLB_BALANCE_*. */
 static const char *const balance_names[] = {
 	[MLB_BALANCE_RR] = "rr",
 	[MLB_BALANCE_LEAST_CONN] = "least-conn",
+	[MLB_BALANCE_ADAPTIVE] = "adaptive",
 };
 #define NBALANCE (sizeof(balance_names) / sizeof(balance_names[0]))
 
@@ -452,7 +459,21 @@ int mlb_parse_balance(const char *arg, const char *what, unsigned *out,
 			*out = i;
 			return 0;
 		}
-	return mlb_fail(err, "%s \"%s\" must be rr or least-conn", what, arg);
+	return mlb_fail(err, "%s \"%s\" must be rr, least-conn or "
+			"adaptive", what, arg);
+}
+
+int mlb_parse_floor(const char *arg, const char *what, unsigned *out,
+		    struct mlb_err *err)
+{
+	unsigned long v;
+
+	if (!parse_decimal(arg, &v) || v < MLB_FLOOR_MIN || v > MLB_FLOOR_MAX)
+		return mlb_fail(err, "%s \"%s\" must be a percentage from %d "
+				"to %d", what, arg, MLB_FLOOR_MIN,
+				MLB_FLOOR_MAX);
+	*out = (unsigned)v;
+	return 0;
 }
 
 const char *mlb_balance_name(unsigned balance)

@@ -57,7 +57,8 @@ int mlb_build_slots(const unsigned *weights, unsigned n, uint8_t *slots,
 }
 
 unsigned mlb_live_weights(const struct mlb_state *state,
-			  const struct mlb_health *health, unsigned *weights,
+			  const struct mlb_health *health,
+			  const unsigned *given, unsigned *weights,
 			  unsigned *live)
 {
 	unsigned n = state->nuplinks < MLB_MAX_UPLINKS ? state->nuplinks :
@@ -67,7 +68,8 @@ unsigned mlb_live_weights(const struct mlb_state *state,
 	for (unsigned i = 0; i < n; i++) {
 		bool down = health && health[i].state == MLB_HEALTH_DOWN;
 
-		weights[i] = down ? 0 : state->uplinks[i].weight;
+		weights[i] = down ? 0 : given ? given[i] :
+					    state->uplinks[i].weight;
 		*live += weights[i] != 0;
 	}
 	if (state->last_resort == MLB_LAST_RESORT_UNREACHABLE)

@@ -8,11 +8,17 @@
 _Static_assert(offsetof(struct mlb_state, made_by) == 11328,
 	       "version 6 of the record is 11328 bytes: fields only go at the end");
 
+/* Version 7 (0.2.0) ended where version 8 added floor_pct. */
+_Static_assert(offsetof(struct mlb_state, floor_pct) == 11344,
+	       "version 7 of the record is 11344 bytes: fields only go at the end");
+
 size_t mlb_state_size(__u32 version)
 {
 	switch (version) {
 	case 6:
 		return offsetof(struct mlb_state, made_by);
+	case 7:
+		return offsetof(struct mlb_state, floor_pct);
 	case MLB_STATE_VERSION:
 		return sizeof(struct mlb_state);
 	default:

@@ -12,11 +12,13 @@
 
 #include "attachment.h"
 #include "audit.h"
+#include "capacity.h"
 #include "containers_veth.h"
 #include "journal.h"
 #include "json.h"
 #include "lan.h"
 #include "loader.h"
+#include "loader_capacity.h"
 #include "lock.h"
 #include "repair.h"
 #include "status.h"
@@ -32,6 +34,7 @@ struct view {
 	uint64_t counts[MLB_MAX_UPLINKS + 1];	/* + the unreachable mark's */
 	struct mlb_health health[MLB_MAX_UPLINKS];
 	uint64_t live[MLB_MAX_UPLINKS];		/* live connections */
+	struct mlb_capacity capacity[MLB_MAX_UPLINKS];	/* adaptive */
 	uint64_t total;
 	struct lan_counts lan;
 	bool cgroup_exists;
@@ -107,7 +110,8 @@ static int read_view(uint64_t id, struct view *v, struct mlb_err *err)
 	}
 	ret = loader_read_attachment(&pins, &v->state, v->counts, v->health,
 				     &v->prog, err) ||
-	      loader_read_conns(&pins, v->state.nuplinks, v->live, err);
+	      loader_read_conns(&pins, v->state.nuplinks, v->live, err) ||
+	      loader_capacity_view(id, v->state.nuplinks, v->capacity, err);
 	loader_close(&pins);
 	if (ret)
 		return -1;
@@ -269,12 +273,42 @@ static void print_lan(const struct view *v)
 		       (double)v->lan.run_cnt, v->lan.run_cnt);
 }
 
+/* --balance adaptive: what watch measured of each uplink, and the
+ * weight it put in force and why. */
+static void print_capacity(const struct view *v)
+{
+	const struct mlb_state *s = &v->state;
+
+	printf("  adaptive    floor %u%% of the largest weight\n",
+	       mlb_floor_pct(s));
+	printf("  %-15s %-14s %-14s %-9s %-7s %s\n", "UPLINK", "CAPACITY",
+	       "LAST SAMPLE", "RTT", "WEIGHT", "WHY");
+	for (unsigned i = 0; i < s->nuplinks; i++) {
+		const struct mlb_capacity *c = &v->capacity[i];
+		char cap[32] = "-", sample[32] = "-", rtt[16] = "-";
+
+		if (c->bps)
+			capacity_rate_text(c->bps, cap, sizeof(cap));
+		if (c->sampled_us)
+			capacity_rate_text(c->sample_bps, sample,
+					    sizeof(sample));
+		if (v->health[i].rtt_us)
+			snprintf(rtt, sizeof(rtt), "%.1f ms",
+				 v->health[i].rtt_us / 1000.0);
+		printf("  %-15s %-14s %-14s %-9s %-7u %s\n",
+		       s->uplinks[i].ifname, cap, sample, rtt,
+		       c->why ? c->weight : s->uplinks[i].weight,
+		       c->why ? capacity_why_name(c->why) :
+		       "given weight (no watch has measured yet)");
+	}
+}
+
 /* The balancing mode, and the live connections per uplink that
  * least-conn counts (also while a switch back to rr drains them). */
 static void print_balance(const struct view *v)
 {
 	const struct mlb_state *s = &v->state;
-	bool counted = s->balance == MLB_BALANCE_LEAST_CONN;
+	bool counted = mlb_balance_counts_conns(s->balance);
 
 	for (unsigned i = 0; i < s->nuplinks; i++)
 		counted |= v->live[i] != 0;
@@ -286,6 +320,8 @@ static void print_balance(const struct view *v)
 			       s->uplinks[i].ifname, v->live[i]);
 	}
 	printf("\n");
+	if (s->balance == MLB_BALANCE_ADAPTIVE)
+		print_capacity(v);
 }
 
 /* The release that attached: records before 0.2.0 do not say. */
@@ -463,6 +499,7 @@ static void print_json(struct json *j, const struct view *v)
 	json_kv_uint(j, "sockets", v->total);
 	json_kv_uint(j, "sticky_seconds", s->sticky_seconds);
 	json_kv_string(j, "balance", mlb_balance_name(s->balance));
+	json_kv_uint(j, "floor_pct", mlb_floor_pct(s));
 	print_lan_json(j, v);
 	json_key(j, "routing");
 	json_object_begin(j);
@@ -528,6 +565,16 @@ static void print_json(struct json *j, const struct view *v)
 		json_kv_uint(j, "prefixlen6", u->prefixlen6);
 		json_kv_uint(j, "sockets", v->counts[i]);
 		json_kv_uint(j, "live_connections", v->live[i]);
+		json_kv_bool(j, "adapt", !((s->fixed >> i) & 1));
+		json_key(j, "capacity");
+		json_object_begin(j);
+		json_kv_uint(j, "bps", v->capacity[i].bps);
+		json_kv_uint(j, "last_sample_bps", v->capacity[i].sample_bps);
+		json_kv_uint(j, "weight", v->capacity[i].why ?
+			     v->capacity[i].weight : u->weight);
+		json_kv_string(j, "why", capacity_why_name(v->capacity[i].why));
+		json_kv_uint(j, "changed", v->capacity[i].changed);
+		json_object_end(j);
 		json_kv_uint(j, "lan_flows", v->lan.flows[i]);
 		json_key(j, "health");
 		json_object_begin(j);

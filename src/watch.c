@@ -1,13 +1,13 @@
 /* watch.c - the health daemon's loop: attachments come and go, link
- * events wake it, probes are polled, the configuration file is re-applied
- * on SIGHUP (see watch.h).  It owns what it watches, and it alone logs and
- * takes the writers' lock: each uplink is judged in watch_uplinks.c, and
- * the verdicts are carried out here (health recorded and logged, routing
- * put back, the slot table flipped). */
+ * events wake it, probes are polled, adaptive attachments are sampled,
+ * the configuration file is re-applied on SIGHUP (see watch.h).  It owns
+ * what it watches: each uplink is judged in watch_uplinks.c and its
+ * capacity in watch_capacity.c, and the verdicts are carried out here
+ * (health recorded and logged, the slot table flipped); routing, tc
+ * programs and NAT are put back by watch_repair.c. */
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -18,41 +18,23 @@
 #include <sys/socket.h>
 
 #include "apply.h"
-#include "attachment.h"
-#include "forward.h"
 #include "journal.h"
 #include "loader.h"
 #include "lock.h"
 #include "metrics_http.h"
-#include "nat.h"
 #include "netns.h"
 #include "probe.h"
 #include "recover.h"
-#include "repair.h"
 #include "route.h"
 #include "route_reconcile.h"
 #include "slots.h"
 #include "watch.h"
+#include "watch_capacity.h"
+#include "watch_internal.h"
+#include "watch_repair.h"
 #include "watch_uplinks.h"
 
 #define RESCAN_US 1000000	/* look for new or removed attachments */
-#define MAX_WATCHED 64
-
-/* One attachment watched. */
-struct attachment_watch {
-	bool used;
-	uint64_t id;
-	uint32_t link_id;		/* a re-attach makes a new link */
-	struct mlb_pins pins;
-	struct mlb_state state;
-	int events;			/* netlink socket in its namespace */
-	bool check_links;		/* an event arrived, or first look */
-	bool reachable;			/* its namespace could be entered */
-	bool weights_pending;		/* a slot table flip still to make */
-	char forward_logged[192];	/* the last tc refresh failure logged */
-	struct uplink_watch up[MLB_MAX_UPLINKS];
-};
-
 static volatile sig_atomic_t stop_requested, rescan_requested,
 	reload_requested;
 /* The attachments watched (slots with used set) and the settings for
@@ -78,46 +60,7 @@ void watch_default_settings(struct watch_defaults *d)
 		.up = 3,
 	};
 }
-
-/* ---- watch's log and the pinned link ---------------------------------- */
-
-/* One line on stderr, "mlb-bpf watch: ..." (the journal under systemd). */
-static void log_line(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static void log_line(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("mlb-bpf watch: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-/* The id of the BPF link pinned for cgroup id now (0 if none): a
- * re-attach makes a new one. */
-static uint32_t current_link_id(uint64_t id)
-{
-	struct mlb_prog_info info = { 0 };
-	struct mlb_pins pins;
-	struct mlb_err err;
-
-	if (loader_open(id, &pins, &err))
-		return 0;
-	if (loader_prog_info(&pins, &info, &err))
-		info.link_id = 0;
-	loader_close(&pins);
-	return info.link_id;
-}
-
 /* ---- health and the slot table ----------------------------------------- */
-
-static const char *uplink_name(const struct attachment_watch *a, unsigned i)
-{
-	return a->state.uplinks[i].ifname;
-}
 
 /* Record and log a new health state of uplink i (no-op if unchanged). */
 static void set_state(struct attachment_watch *a, unsigned i, __u32 state,
@@ -152,6 +95,36 @@ static void refresh_state(struct attachment_watch *a)
 		a->state = fresh;
 }
 
+/* --balance adaptive: the weights weighed again from the measures, for
+ * the uplinks up now; true (and logged) if they moved. */
+static bool reweigh(struct attachment_watch *a)
+{
+	bool live[MLB_MAX_UPLINKS];
+	char line[1024];
+
+	for (unsigned i = 0; i < a->state.nuplinks; i++)
+		live[i] = a->up[i].health.state != MLB_HEALTH_DOWN;
+	if (!watch_capacity_reweigh(&a->capacity, &a->state, live, line,
+				    sizeof(line)))
+		return false;
+	log_line("cgroup %s: weights %s", a->state.cgroup_path, line);
+	return true;
+}
+
+/* The adaptive weights in force, into adaptive; NULL when not adaptive
+ * or none is set yet (the given weights stand). */
+static const unsigned *adaptive_weights(struct attachment_watch *a,
+					unsigned *adaptive)
+{
+	if (a->state.balance != MLB_BALANCE_ADAPTIVE)
+		return NULL;
+	if (!a->reweighed)
+		reweigh(a);	/* health changed: one step, with it */
+	a->reweighed = false;
+	return watch_capacity_weights(&a->capacity, &a->state, adaptive) ?
+	       adaptive : NULL;
+}
+
 /* New sockets go to the uplinks that are not down, by their weights; when
  * all are down, to the last resort (no mark: main; or the unreachable
  * mark, which is one more "uplink" after the real ones).
@@ -163,7 +136,8 @@ static void refresh_state(struct attachment_watch *a)
 static void apply_weights(struct attachment_watch *a)
 {
 	struct mlb_health health[MLB_MAX_UPLINKS];
-	unsigned weights[MLB_MAX_UPLINKS + 1], live, n;
+	unsigned weights[MLB_MAX_UPLINKS + 1], adaptive[MLB_MAX_UPLINKS];
+	unsigned live, n;
 	struct mlb_err err;
 
 	/* Another writer held the lock too long: the loop tries again. */
@@ -177,7 +151,8 @@ static void apply_weights(struct attachment_watch *a)
 	refresh_state(a);
 	for (unsigned i = 0; i < a->state.nuplinks; i++)
 		health[i] = a->up[i].health;
-	n = mlb_live_weights(&a->state, health, weights, &live);
+	n = mlb_live_weights(&a->state, health, adaptive_weights(a, adaptive),
+			     weights, &live);
 	if (loader_set_weights(&a->pins, weights, n, &err))
 		log_line("cgroup %s: %s", a->state.cgroup_path, err.msg);
 	else if (!live)
@@ -214,115 +189,6 @@ static bool check_links(struct attachment_watch *a, struct mlb_state *next)
 		}
 	}
 	return changed;
-}
-
-/* The watched attachment that repairs the routing a shares with others
- * (see attachment_same_routing): the first one of them, so two never
- * fight over one table. */
-static struct attachment_watch *routing_leader(struct attachment_watch *a)
-{
-	for (unsigned s = 0; s < MAX_WATCHED; s++) {
-		struct attachment_watch *b = &watched[s];
-
-		if (b == a)
-			break;
-		if (b->used && attachment_same_routing(&b->state, &a->state))
-			return b;
-	}
-	return a;
-}
-
-/* The uplink's gateway, address or index changed (DHCP, a re-created
- * interface): say so. */
-static void log_moves(const struct attachment_watch *a,
-		      const struct mlb_state *next)
-{
-	char moved[256];
-
-	for (unsigned i = 0; i < a->state.nuplinks; i++)
-		if (repair_describe_move(&a->state.uplinks[i],
-					 &next->uplinks[i], moved,
-					 sizeof(moved)))
-			log_line("cgroup %s uplink %s: %s",
-				 a->state.cgroup_path, uplink_name(a, i),
-				 moved);
-}
-
-/* One line per repaired part, and one per failure to repair while its
- * link is fine (the same failure is not repeated). */
-static void log_repairs(struct attachment_watch *a, const char *who,
-			__u32 table, const struct route_uplink_check *c,
-			bool complete, bool link_ok, char *logged,
-			size_t logged_len)
-{
-	char what[128];
-
-	if (route_describe_repair(c, table, what, sizeof(what)))
-		log_line("cgroup %s %s: %s", a->state.cgroup_path, who, what);
-	if (complete) {
-		logged[0] = 0;
-	} else if (link_ok && strcmp(logged, c->problem)) {
-		log_line("cgroup %s %s: routing not repaired: %s",
-			 a->state.cgroup_path, who, c->problem);
-		snprintf(logged, logged_len, "%s", c->problem);
-	}
-}
-
-/* In the attachment's namespace, under the writers' lock: record next
- * (what check_links found) and make the routing what the record says.
- * Of the attachments sharing a's routing, the first repairs it. */
-static void repair_routing(struct attachment_watch *a, struct mlb_state *next)
-{
-	static char shared_logged[192];
-	static struct mlb_state found, record;
-	struct attachment_watch *leader = routing_leader(a);
-	struct route_check check;
-	struct mlb_err err;
-	char who[IF_NAMESIZE + 8];
-
-	found = leader == a ? *next : leader->state;
-	if (recover_lock(&err)) {
-		log_line("%s", err.msg);
-		return;
-	}
-	/* Detached or replaced meanwhile: its routing is not ours to put
-	 * back (the next rescan lets it go).  A policy riding on another's
-	 * routing takes what that one found. */
-	if (!loader_is_attached(a->id) || current_link_id(a->id) != a->link_id ||
-	    repair_record(&a->pins, &found, &record, next, &err)) {
-		mlb_unlock();
-		return;
-	}
-	for (unsigned j = 0; leader != a && j < a->state.nuplinks; j++)
-		a->up[j].routing_ok = leader->up[j].routing_ok;
-	a->state = record;
-	log_moves(a, next);
-	a->state = *next;
-	if (leader != a) {
-		mlb_unlock();
-		return;
-	}
-	if (route_reconcile(&a->state, true, &check, &err)) {
-		log_line("cgroup %s: %s", a->state.cgroup_path, err.msg);
-		mlb_unlock();
-		return;
-	}
-	mlb_unlock();
-	for (unsigned i = 0; i < a->state.nuplinks; i++) {
-		const struct mlb_state_uplink *u = &a->state.uplinks[i];
-		struct uplink_watch *w = &a->up[i];
-
-		w->routing_ok = route_uplink_complete(&check, i, u->addr ?
-						      AF_INET : AF_INET6);
-		snprintf(who, sizeof(who), "uplink %s", u->ifname);
-		log_repairs(a, who, u->table, &check.up[i],
-			    route_uplink_complete(&check, i, AF_UNSPEC),
-			    w->link_ok, w->logged_problem,
-			    sizeof(w->logged_problem));
-	}
-	log_repairs(a, "rules", a->state.priority, &check.shared,
-		    !check.shared.missing[0] && !check.shared.missing[1], true,
-		    shared_logged, sizeof(shared_logged));
 }
 
 /* ---- probe rounds ------------------------------------------------------ */
@@ -418,6 +284,7 @@ static void forget(struct attachment_watch *a)
 		watch_cancel_round(&a->up[i]);
 	if (a->events >= 0)
 		close(a->events);
+	watch_capacity_close(&a->capacity);
 	loader_close(&a->pins);
 	a->used = false;
 }
@@ -449,6 +316,7 @@ static void adopt(uint64_t id)
 	}
 	memset(a, 0, sizeof(*a));
 	a->events = -1;
+	watch_capacity_init(&a->capacity);
 	if (loader_open(id, &a->pins, &err) ||
 	    loader_read_state(&a->pins, &a->state, &err) ||
 	    loader_read_health(&a->pins, a->state.nuplinks, health, &err)) {
@@ -556,70 +424,6 @@ static int reload(const char *path, struct mlb_err *err)
 
 /* ---- the loop ---------------------------------------------------------- */
 
-/* In the attachment's namespace, after an event: containers started
- * since get the tc program, those gone lose what was kept of them, and a
- * --lan interface made again gets its program back. */
-static void refresh_forward(struct attachment_watch *a)
-{
-	struct mlb_err err;
-
-	if (recover_lock(&err)) {
-		log_line("%s", err.msg);
-		return;
-	}
-	/* detached or replaced meanwhile: not ours to touch */
-	if (!loader_is_attached(a->id) ||
-	    current_link_id(a->id) != a->link_id) {
-		mlb_unlock();
-		return;
-	}
-	if (forward_refresh(&a->state, &err)) {
-		if (strncmp(err.msg, a->forward_logged,
-			    sizeof(a->forward_logged) - 1))
-			log_line("cgroup %s: %s", a->state.cgroup_path,
-				 err.msg);
-		memcpy(a->forward_logged, err.msg,
-		       sizeof(a->forward_logged) - 1);
-	} else {
-		a->forward_logged[0] = 0;
-	}
-	mlb_unlock();
-}
-
-/* In the attachment's namespace, on every event and probe round: its
- * nftables table made again if it is wanted and gone (a firewall's
- * `nft flush ruleset`), or made when IP forwarding was turned on after
- * the attach (a container runtime started later).  A look without the
- * lock first: on most rounds there is nothing to do. */
-static void reconcile_nat(struct attachment_watch *a)
-{
-	static char logged[sizeof(((struct mlb_err *)0)->msg)];
-	struct mlb_err err;
-	bool made = false;
-
-	if (!nat_wanted(&a->state) ||
-	    nat_table_exists(a->state.nft_table, &err) == 1)
-		return;
-	if (recover_lock(&err)) {
-		log_line("%s", err.msg);
-		return;
-	}
-	/* detached or replaced meanwhile: not ours to touch */
-	if (loader_is_attached(a->id) &&
-	    current_link_id(a->id) == a->link_id &&
-	    nat_reconcile(&a->state, &made, &err)) {
-		if (strcmp(err.msg, logged))
-			log_line("cgroup %s: %s", a->state.cgroup_path,
-				 err.msg);
-		snprintf(logged, sizeof(logged), "%s", err.msg);
-	} else if (made) {
-		log_line("cgroup %s: nftables table inet %s made",
-			 a->state.cgroup_path, a->state.nft_table);
-		logged[0] = 0;
-	}
-	mlb_unlock();
-}
-
 /* Link checks, routing repairs and new probe rounds for one attachment,
  * in its namespace: on every event and before every probe round. */
 static void tend(struct attachment_watch *a, uint64_t now)
@@ -647,10 +451,10 @@ static void tend(struct attachment_watch *a, uint64_t now)
 			return;
 		}
 	}
-	repair_routing(a, &next);
+	watch_repair_routing(a, watched, MAX_WATCHED, &next);
 	if (a->check_links)
-		refresh_forward(a);
-	reconcile_nat(a);
+		watch_refresh_forward(a);
+	watch_reconcile_nat(a);
 	a->check_links = false;
 	for (unsigned i = 0; i < a->state.nuplinks; i++)
 		if (a->up[i].in_flight == 0 && now >= a->up[i].next_probe_us &&
@@ -660,6 +464,36 @@ static void tend(struct attachment_watch *a, uint64_t now)
 	leave();
 	if (changed)
 		apply_weights(a);
+}
+
+/* --balance adaptive, once a second: in the attachment's namespace, its
+ * uplinks' counters sampled; the weights flipped when they moved. */
+static void sample_capacity(struct attachment_watch *a, uint64_t now)
+{
+	uint32_t rtt[MLB_MAX_UPLINKS];
+	struct mlb_err err;
+
+	if (!watch_capacity_due(&a->capacity, &a->state, now))
+		return;
+	/* the round trip only while the last probe answered */
+	for (unsigned i = 0; i < a->state.nuplinks; i++)
+		rtt[i] = a->up[i].health.last_ok ? a->up[i].health.rtt_us : 0;
+	if (enter(a, &err) ||
+	    watch_capacity_sample(&a->capacity, &a->state, rtt, now, &err)) {
+		if (strcmp(err.msg, a->capacity_logged))
+			log_line("cgroup %s: capacity not measured: %s",
+				 a->state.cgroup_path, err.msg);
+		snprintf(a->capacity_logged, sizeof(a->capacity_logged), "%s",
+			 err.msg);
+		leave();
+		return;
+	}
+	leave();
+	a->capacity_logged[0] = 0;
+	if (reweigh(a)) {
+		a->reweighed = true;
+		apply_weights(a);
+	}
 }
 
 /* Poll probe sockets and event sockets until something is due. */
@@ -763,6 +597,7 @@ int watch_run(const struct watch_defaults *d, struct mlb_err *err)
 			if (collect(a, now) || a->weights_pending)
 				apply_weights(a);
 			tend(a, now);
+			sample_capacity(a, now);
 		}
 		wait_for_work(probe_now_us());
 		now = probe_now_us();

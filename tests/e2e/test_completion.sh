@@ -84,7 +84,7 @@ expect "watch options by prefix" "mlb-bpf watch --d" --down
 expect "metrics options" "mlb-bpf metrics --" --cgroup --help
 expect "watch's --metrics-listen" "mlb-bpf watch --me" --metrics-listen
 expect "uplink keys" "mlb-bpf attach --uplink eth0," \
-	eth0,down= eth0,gateway6= eth0,gateway= eth0,interval= \
+	eth0,adapt= eth0,down= eth0,gateway6= eth0,gateway= eth0,interval= \
 	eth0,probe-type= eth0,probe= eth0,timeout= eth0,up= eth0,weight=
 expect "uplink key after another (after the '=')" \
 	"mlb-bpf attach --uplink eth0,weight=3,gate" \
@@ -96,6 +96,11 @@ expect "probe-type values of an uplink" \
 expect "--probe-type values" "mlb-bpf watch --probe-type " arp icmp tcp:
 expect "--last-resort values" "mlb-bpf attach --last-resort " \
 	main unreachable
+expect "--balance values" "mlb-bpf attach --balance " \
+	adaptive least-conn rr
+expect "adapt values of an uplink" "mlb-bpf attach --uplink eth0,adapt=" \
+	no yes
+expect "attach's --floor by prefix" "mlb-bpf attach --fl" --floor
 CNS=$NS expect "interface of the namespace for --uplink" \
 	"mlb-bpf attach --uplink cmpl" cmpl0 cmpl1
 CNS=$NS expect "interface of the namespace for --lan" \

@@ -217,12 +217,12 @@ out=$("$MLB" attach --netns "$CLI" --cgroup "$CG" --balance fastest \
 	--uplink up0 --uplink up1 2>&1); rc=$?
 check_eq "--balance fastest: exit status 2" 2 "$rc"
 check_eq "--balance fastest: one line naming it" \
-	'mlb-bpf: --balance "fastest" must be rr or least-conn' "$out"
+	'mlb-bpf: --balance "fastest" must be rr, least-conn or adaptive' "$out"
 write_conf fastest
 out=$("$MLB" apply --check -c "$CONF" 2>&1); rc=$?
 check_eq "balance = fastest: exit status 2" 2 "$rc"
 check_eq "balance = fastest: FILE:LINE in one line" \
-	"mlb-bpf: $CONF:7: balance \"fastest\" must be rr or least-conn" "$out"
+	"mlb-bpf: $CONF:7: balance \"fastest\" must be rr, least-conn or adaptive" "$out"
 if [ -n "$APPLIED" ]; then
 	check_eq "the bad file changed nothing" rr \
 		"$("$MLB" status --cgroup "$CG" --json | jq -r '.attachments[0].balance')"

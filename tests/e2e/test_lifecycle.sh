@@ -7,6 +7,7 @@
 # are not the test's.)
 . "$(dirname "$0")/../lib/e2e.sh"
 cleanup() {
+	ip netns del "$BED_ID-gone" 2>/dev/null
 	bed_destroy
 	rm -rf "$WORK"
 }
@@ -72,4 +73,22 @@ check_same "nothing left after detach" "$WORK/before" "$WORK/after"
 check "no pin directory left for the cgroup" test ! -e "/sys/fs/bpf/mlb/$CGID"
 "$MLB" detach --cgroup "$CG" 2>/dev/null
 check_eq "a second detach exits 3" 3 "$?"
+
+# Attached from inside a namespace (nsenter, no --netns) that is deleted
+# since: detach removes the program and pins (the rules went with it).
+GONE=$BED_ID-gone
+netns_create "$GONE"
+for i in 0 1; do
+	ip -n "$GONE" link add "d$i" type veth peer name "d${i}p"
+	ip -n "$GONE" link set "d${i}p" up
+	ip -n "$GONE" addr add "10.9$i.0.2/24" dev "d$i"
+	ip -n "$GONE" link set "d$i" up
+done
+check "attach from inside a namespace of its own" nsenter --net="/run/netns/$GONE" \
+	"$MLB" attach --cgroup "$CG" --uplink d0,gateway=10.90.0.1 --uplink d1,gateway=10.91.0.1
+ip netns del "$GONE"
+check "detach once that namespace is gone" "$MLB" detach --cgroup "$CG"
+check "no pin directory left for the cgroup" test ! -e "/sys/fs/bpf/mlb/$CGID"
+check_eq "no program left on the cgroup" 0 \
+	"$(bpftool cgroup show "$CG" -j | jq -s 'map(length) | add // 0')"
 check "the host's own namespace is untouched (no rule, route or nft table of mlb-bpf's added)" bed_host_untouched

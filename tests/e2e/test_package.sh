@@ -39,7 +39,7 @@ else
 fi
 
 # One build; nothing from a make that may be running this test leaks in.
-if (cd "$SRC" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+if (cd "$SRC" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD \
 	dpkg-buildpackage -us -uc -b) > "$WORK/build.log" 2>&1; then
 	tap_ok "dpkg-buildpackage -us -uc -b"
 else

@@ -48,7 +48,7 @@ git archive "$OLD_REV" | tar -x -C "$WORK/old"
 git ls-files -z -co --exclude-standard | grep -zv '^build/' |
 	tar -c --null -T - -f - | tar -x -C "$WORK/new" -f -
 build_deb() {
-	(cd "$1" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	(cd "$1" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD \
 		dpkg-buildpackage -us -uc -b) > "$1.log" 2>&1
 }
 for tree in old new; do

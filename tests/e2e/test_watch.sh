@@ -26,15 +26,6 @@ attach() {
 	"$MLB" attach --netns "$CLI" --cgroup "$CG" --uplink "up0,$FAST" \
 		--uplink "up1,$FAST" "$@"
 }
-start_watch() {
-	"$MLB" watch --cgroup "$CG" 2>> "$WORK/watch.log" &
-	WATCH=$!
-}
-stop_watch() {
-	kill "$WATCH"
-	wait "$WATCH" 2>/dev/null
-	WATCH=
-}
 # connections N: N new connections from the cgroup; prints "UP0 UP1", the
 # number that left by each uplink.
 connections() {

@@ -23,6 +23,18 @@ wait_health() {
 	return 1
 }
 
+# start_watch: mlb-bpf watch for the cgroup $CG in the background ($WATCH),
+# its log appended to $WORK/watch.log; stop_watch ends it.
+start_watch() {
+	"$MLB" watch --cgroup "$CG" 2>> "$WORK/watch.log" &
+	WATCH=$!
+}
+stop_watch() {
+	kill "$WATCH"
+	wait "$WATCH" 2>/dev/null
+	WATCH=
+}
+
 # The tc mode attach gives container veths and LAN interfaces on this
 # kernel when none is forced: tcx where the kernel has it (6.6+), clsact
 # filters where it does not.

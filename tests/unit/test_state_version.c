@@ -34,6 +34,7 @@ static void test_sizes(void **state)
 {
 	(void)state;
 	assert_int_equal(mlb_state_size(6), V6_SIZE);
+	assert_int_equal(mlb_state_size(7), 11344);	/* 0.2.0 */
 	assert_int_equal(mlb_state_size(MLB_STATE_VERSION),
 			 sizeof(struct mlb_state));
 	assert_int_equal(mlb_state_size(MLB_STATE_VERSION + 1), 0);
