@@ -6,9 +6,10 @@
  * sock_create gave an uplink in least-conn or adaptive mode gets a charge
  * record (map sk_charge); connect() counts it on the uplink its final
  * mark leads to (after bypass, pin, sticky and a bound address had their
- * say), and its release takes the count back.  So a socket created and closed unused,
- * or an unconnected UDP socket, is never counted, and the release undoes
- * exactly what connect did, whatever the uplinks became meanwhile.
+ * say), and its release takes the count back.  So a socket created and
+ * closed unused, or an unconnected UDP socket, is never counted, and the
+ * release undoes exactly what connect did, whatever the uplinks became
+ * meanwhile.
  */
 #ifndef MLB_CONNS_BPF_H
 #define MLB_CONNS_BPF_H
@@ -74,8 +75,8 @@ static __always_inline __u64 choose(__u64 flag, __u64 yes, __u64 no)
  * (c_i / w_i compared as c_i * w_b against c_b * w_i); adaptive counts
  * the new socket too, (c_i + 1) / w_i, the shortest expected delay: an
  * idle slow uplink then loses to a busy one whose weight is more than
- * (its connections + 1) times larger.  Ties are broken
- * so that idle uplinks share new sockets as round-robin would: the slot
+ * (its connections + 1) times larger.  Ties are broken so that idle
+ * uplinks share new sockets as round-robin would: the slot
  * table's own choice, first, wins when it is among the lightest (all
  * idle: weighted round-robin, as rr); otherwise the lightest take turns
  * by the socket's number, turn.  Unlike the rest of the program these
